@@ -1,0 +1,49 @@
+# Tessera: `make run` serves a demo platform, `make test` runs the whole suite.
+# Both set everything up from scratch (virtualenv, packages, local PostgreSQL,
+# replica, PgBouncer, Redis) and are safe to run again.
+
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed-stamp
+
+.PHONY: install services run stop down status test test-fast lint typecheck bench reliability clean
+
+$(STAMP): setup.cfg pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check --upgrade pip setuptools wheel
+	$(PY) -m pip install -q --disable-pip-version-check -e '.[test,dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+services: install
+	$(PY) -m infra.local up
+
+run: services
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py collectstatic --noinput -v0
+	$(PY) manage.py bootstrap_demo
+	$(PY) -m infra.local serve --settings core.settings.local
+	@$(PY) manage.py bootstrap_demo --summary
+
+stop:
+	$(PY) -m infra.local stop-app
+
+down:
+	$(PY) -m infra.local down
+
+status:
+	$(PY) -m infra.local status
+
+test: services lint
+	$(PY) -m pytest
+
+lint: install
+	$(VENV)/bin/ruff check .
+
+typecheck: install
+	$(VENV)/bin/mypy core routers tenants migrations_tooling projects
+
+clean: down
+	rm -rf .local $(VENV)

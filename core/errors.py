@@ -1,0 +1,116 @@
+"""One error shape for the whole API: `{"code": "<snake_case>", "detail": "<text>"}`.
+
+DRF views go through `api_exception_handler`; everything outside DRF (404s for
+unknown URLs, CSRF failures, errors in middleware) through the `handler*` views
+wired in `core.urls` and `core.middleware.JsonErrorMiddleware`.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.http import Http404, HttpRequest, JsonResponse
+from rest_framework import exceptions as drf_exceptions
+from rest_framework.response import Response
+from rest_framework.views import set_rollback
+
+logger = logging.getLogger("tessera.errors")
+
+
+class ApiError(Exception):
+    """An error with a stable code that the API reports as-is."""
+
+    status_code = 400
+    code = "bad_request"
+    detail = "Bad request."
+
+    def __init__(self, detail: str | None = None, *, code: str | None = None,
+                 status_code: int | None = None, headers: dict[str, str] | None = None) -> None:
+        self.detail = detail or self.detail
+        self.code = code or self.code
+        self.status_code = status_code or self.status_code
+        self.headers = headers or {}
+        super().__init__(self.detail)
+
+
+class Conflict(ApiError):
+    status_code = 409
+    code = "conflict"
+    detail = "The resource already exists."
+
+
+def json_error(status: int, code: str, detail: str, **extra: Any) -> JsonResponse:
+    return JsonResponse({"code": code, "detail": detail, **extra}, status=status)
+
+
+def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    """Render DRF and Tessera exceptions in the contract's error shape."""
+    if isinstance(exc, ApiError):
+        set_rollback()
+        return Response({"code": exc.code, "detail": exc.detail}, status=exc.status_code,
+                        headers=exc.headers)
+    if isinstance(exc, Http404):
+        exc = drf_exceptions.NotFound()
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = drf_exceptions.PermissionDenied()
+    if not isinstance(exc, drf_exceptions.APIException):
+        return None  # unexpected: JsonErrorMiddleware logs it and answers 500
+    set_rollback()
+    headers = _auth_headers(exc, context)
+    return Response(_body(exc), status=exc.status_code, headers=headers)
+
+
+def _body(exc: drf_exceptions.APIException) -> dict[str, Any]:
+    if isinstance(exc, drf_exceptions.ValidationError):
+        detail = exc.detail
+        if isinstance(detail, dict):
+            message = _first_message(detail) or "Invalid input."
+            return {"code": "validation_error", "detail": message, "fields": detail}
+        return {"code": "validation_error", "detail": _first_message(detail) or "Invalid input."}
+    code = getattr(exc.detail, "code", None) or exc.default_code
+    return {"code": str(code), "detail": str(exc.detail)}
+
+
+def _first_message(detail: Any) -> str | None:
+    if isinstance(detail, dict):
+        for key, value in detail.items():
+            inner = _first_message(value)
+            if inner:
+                return inner if key == "non_field_errors" else f"{key}: {inner}"
+        return None
+    if isinstance(detail, list):
+        return next((m for m in (_first_message(v) for v in detail) if m), None)
+    return str(detail)
+
+
+def _auth_headers(exc: drf_exceptions.APIException, context: dict[str, Any]) -> dict[str, str]:
+    headers: dict[str, str] = {}
+    if getattr(exc, "auth_header", None):
+        headers["WWW-Authenticate"] = exc.auth_header  # type: ignore[attr-defined]
+    if getattr(exc, "wait", None):
+        headers["Retry-After"] = str(int(exc.wait))  # type: ignore[attr-defined]
+    return headers
+
+
+# --- Views for errors raised outside DRF --------------------------------------
+
+def bad_request(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
+    return json_error(400, "bad_request", "The request could not be understood.")
+
+
+def permission_denied(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
+    return json_error(403, "permission_denied", "You do not have permission to do this.")
+
+
+def page_not_found(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
+    return json_error(404, "not_found", "Not found.")
+
+
+def server_error(request: HttpRequest) -> JsonResponse:
+    return json_error(500, "server_error", "An internal error occurred.")
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> JsonResponse:
+    return json_error(403, "csrf_failed", "CSRF verification failed.")

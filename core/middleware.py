@@ -1,0 +1,52 @@
+"""Request id and last-resort JSON error middleware."""
+
+from __future__ import annotations
+
+import logging
+import re
+import uuid
+from collections.abc import Callable
+
+from django.http import HttpRequest, HttpResponse
+
+from core.errors import json_error
+from core.logging import request_id_var
+
+logger = logging.getLogger("tessera.request")
+_VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+
+
+class RequestIdMiddleware:
+    """Take `X-Request-ID` from the client (when sane) or make one, and echo it."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        incoming = request.headers.get("X-Request-ID", "")
+        request_id = incoming if _VALID_REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        # Not reset here: Django logs the response (e.g. "Not Found") after the
+        # middleware chain returns; `request_finished` clears it (core.apps).
+        request_id_var.set(request_id)
+        response = self.get_response(request)
+        response["X-Request-ID"] = request_id
+        return response
+
+
+class JsonErrorMiddleware:
+    """Turn any exception that escapes a view into a JSON 500, never a stack trace."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        from django.core.exceptions import PermissionDenied
+        from django.http import Http404
+
+        if isinstance(exception, Http404 | PermissionDenied):
+            return None  # Django's handlers (ours, in core.urls) answer these
+        logger.exception("unhandled error on %s %s", request.method, request.path)
+        return json_error(500, "server_error", "An internal error occurred.")

@@ -1,0 +1,204 @@
+"""Settings shared by every environment.
+
+Every value that varies between deployments is read from the environment with
+django-environ and has a documented default (docs/configuration.md). The
+environment-specific modules (local, test, production) only override.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import environ
+
+BASE_DIR = Path(__file__).resolve().parents[2]
+
+env = environ.Env()
+# Local checkouts: `python -m infra.local up` writes the addresses of the local
+# services here. Real environment variables always win over the file.
+if (BASE_DIR / ".local" / "services.env").exists():
+    env.read_env(str(BASE_DIR / ".local" / "services.env"), overwrite=False)
+
+SECRET_KEY = env.str("SECRET_KEY", default="insecure-local-key-change-me")
+DEBUG = env.bool("DEBUG", default=False)
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", ".localhost", "127.0.0.1", "testserver"])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "django_filters",
+    "drf_spectacular",
+    "core",
+    "routers",
+    "tenants",
+    "migrations_tooling",
+    "projects",
+]
+
+MIDDLEWARE = [
+    "core.middleware.RequestIdMiddleware",
+    "core.middleware.JsonErrorMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "core.urls"
+WSGI_APPLICATION = "core.wsgi.application"
+ASGI_APPLICATION = "core.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Databases ----------------------------------------------------------------
+# `default` is the control plane primary; `default_replica` its streaming replica.
+# Tenant databases are not listed here: routers.registry adds them at runtime.
+_CONTROL_URL = "postgres://tessera:tessera@127.0.0.1:54320/tessera_control"
+_CONTROL_REPLICA_URL = "postgres://tessera:tessera@127.0.0.1:54321/tessera_control"
+DATABASES = {
+    "default": env.db_url("DATABASE_URL", default=_CONTROL_URL),
+    "default_replica": env.db_url("DATABASE_REPLICA_URL", default=_CONTROL_REPLICA_URL),
+}
+for _alias in DATABASES.values():
+    _alias["ENGINE"] = "django.db.backends.postgresql"
+DATABASES["default_replica"]["TEST"] = {"MIRROR": None}
+
+# Servers that hold tenant databases: `name=URL[,replicas=H:P|H:P][,pooler=H:P]
+# [,replica_poolers=H:P|H:P]` separated by `;`. See docs/configuration.md.
+TENANT_DB_SERVERS = env.str(
+    "TENANT_DB_SERVERS",
+    default=(
+        "a=postgres://tessera:tessera@127.0.0.1:54320,replicas=127.0.0.1:54321,"
+        "pooler=127.0.0.1:54325,replica_poolers=127.0.0.1:54326;"
+        "b=postgres://tessera:tessera@127.0.0.1:54330,pooler=127.0.0.1:54335"
+    ),
+)
+TENANT_DB_NAME_PREFIX = env.str("TENANT_DB_NAME_PREFIX", default="t_")
+TENANT_TEMPLATE_DB = env.str("TENANT_TEMPLATE_DB", default="tessera_template")
+TENANT_BASE_DOMAIN = env.str("TENANT_BASE_DOMAIN", default="localhost")
+TENANT_HEADER_ENABLED = env.bool("TENANT_HEADER_ENABLED", default=True)
+TENANT_CONNECTIONS_MAX = env.int("TENANT_CONNECTIONS_MAX", default=32)
+TENANT_USE_PGBOUNCER = env.bool("TENANT_USE_PGBOUNCER", default=True)
+TENANT_CACHE_TTL_SECONDS = env.int("TENANT_CACHE_TTL_SECONDS", default=300)
+
+# Per-alias-class pooling policy (see routers/policy.py and docs/routing.md).
+DB_CONN_MAX_AGE = env.int("DB_CONN_MAX_AGE", default=60)
+DB_CONNECT_TIMEOUT = env.int("DB_CONNECT_TIMEOUT", default=3)
+DB_STATEMENT_TIMEOUT_MS = env.int("DB_STATEMENT_TIMEOUT_MS", default=30_000)
+DB_IDLE_IN_TRANSACTION_TIMEOUT_MS = env.int("DB_IDLE_IN_TRANSACTION_TIMEOUT_MS", default=60_000)
+
+REPLICA_MAX_LAG_SECONDS = env.float("REPLICA_MAX_LAG_SECONDS", default=5.0)
+REPLICA_RETRY_SECONDS = env.float("REPLICA_RETRY_SECONDS", default=10.0)
+REPLICA_LSN_CACHE_SECONDS = env.float("REPLICA_LSN_CACHE_SECONDS", default=0.05)
+READ_AFTER_COOKIE = "tessera_read_after"
+READ_AFTER_HEADER = "X-Tessera-Read-After"
+
+DATABASE_ROUTERS: list[str] = []
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Cache, Celery ------------------------------------------------------------
+REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:54379/0")
+CACHES = {
+    "default": {
+        "BACKEND": "django_redis.cache.RedisCache",
+        "LOCATION": REDIS_URL,
+        "TIMEOUT": env.int("CACHE_TIMEOUT", default=300),
+        "OPTIONS": {
+            "CLIENT_CLASS": "django_redis.client.DefaultClient",
+            "SOCKET_CONNECT_TIMEOUT": env.float("REDIS_CONNECT_TIMEOUT", default=0.5),
+            "SOCKET_TIMEOUT": env.float("REDIS_SOCKET_TIMEOUT", default=0.5),
+            # The API keeps serving when Redis is down: cache errors are misses.
+            "IGNORE_EXCEPTIONS": True,
+        },
+    }
+}
+DJANGO_REDIS_IGNORE_EXCEPTIONS = True
+DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
+
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="redis://127.0.0.1:54379/1")
+CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default="") or None
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_ALWAYS_EAGER = False
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=300)}
+CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_QUEUE", default="tessera")
+
+# --- Auth, i18n, static --------------------------------------------------------
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+]
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+STATIC_URL = "static/"
+STATIC_ROOT = env.str("STATIC_ROOT", default=str(BASE_DIR / ".local" / "static"))
+MEDIA_ROOT = env.str("MEDIA_ROOT", default=str(BASE_DIR / ".local" / "media"))
+
+# --- REST framework -------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.TokenAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "EXCEPTION_HANDLER": "core.errors.api_exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Tessera API",
+    "DESCRIPTION": "Database-per-tenant SaaS backend: platform and tenant APIs.",
+    "VERSION": "0.1.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+}
+
+# --- Logging -------------------------------------------------------------------
+LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
+LOG_FORMAT = env.str("LOG_FORMAT", default="text")  # "text" or "json"
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {"context": {"()": "core.logging.ContextFilter"}},
+    "formatters": {
+        "text": {"()": "core.logging.TextFormatter"},
+        "json": {"()": "core.logging.JsonFormatter"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "filters": ["context"],
+            "formatter": LOG_FORMAT,
+        },
+    },
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        "celery": {"level": LOG_LEVEL},
+    },
+}
+CSRF_FAILURE_VIEW = "core.errors.csrf_failure"

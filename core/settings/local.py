@@ -1,0 +1,7 @@
+"""Settings for `make run` on a developer machine (services from infra.local)."""
+
+from .base import *  # noqa: F403
+from .base import env
+
+# DEBUG stays off by default even locally: the API answers JSON errors only.
+DEBUG = env.bool("DEBUG", default=False)

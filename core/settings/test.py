@@ -1,0 +1,23 @@
+"""Settings for `make test`: the same real services as local, separate databases.
+
+The test suite creates and owns `tessera_test_control` (see tests/conftest.py)
+and tenant databases with the `tt_` prefix, so a run never touches the demo
+platform served by `make run`.
+"""
+
+from .base import *  # noqa: F403
+from .base import DATABASES, LOGGING, env
+
+DEBUG = False
+SECRET_KEY = env.str("SECRET_KEY", default="test-secret-key-not-for-production")
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast, tests only
+
+_TEST_CONTROL_DB = env.str("TEST_CONTROL_DB", default="tessera_test_control")
+for _alias in ("default", "default_replica"):
+    DATABASES[_alias]["NAME"] = _TEST_CONTROL_DB
+    DATABASES[_alias]["TEST"] = {"NAME": _TEST_CONTROL_DB, "MIRROR": None}
+
+TENANT_DB_NAME_PREFIX = env.str("TENANT_DB_NAME_PREFIX", default="tt_")
+TENANT_TEMPLATE_DB = env.str("TENANT_TEMPLATE_DB", default="tessera_test_template")
+CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_QUEUE", default="tessera-test")
+LOGGING["root"]["level"] = env.str("LOG_LEVEL", default="WARNING")

@@ -1,0 +1,80 @@
+"""Where the local services live and which loopback ports they use.
+
+Everything is derived from two environment variables so that two checkouts on
+one machine can run side by side: ``TESSERA_LOCAL_DIR`` (default ``.local`` in
+the repository) and ``TESSERA_PORT_BASE`` (default 54300). The defaults match
+the defaults in ``core/settings/base.py`` and ``docs/configuration.md``.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+LOCAL_DIR = Path(os.environ.get("TESSERA_LOCAL_DIR", str(ROOT / ".local"))).resolve()
+PORT_BASE = int(os.environ.get("TESSERA_PORT_BASE", "54300"))
+
+APP_USER = "tessera"
+APP_PASSWORD = "tessera"  # noqa: S105 - local loopback-only cluster
+SUPERUSER = "postgres"
+CONTROL_DB = "tessera_control"
+
+
+@dataclass(frozen=True)
+class PgInstance:
+    """One local PostgreSQL instance (a primary or a streaming replica)."""
+
+    name: str
+    port: int
+    pooler_port: int
+    primary_of: str | None = None  # name of the primary this instance replicates
+
+    @property
+    def data_dir(self) -> Path:
+        return LOCAL_DIR / "pg" / self.name
+
+    @property
+    def log_file(self) -> Path:
+        return LOCAL_DIR / "log" / f"pg-{self.name}.log"
+
+    @property
+    def is_replica(self) -> bool:
+        return self.primary_of is not None
+
+
+PG_A = PgInstance("a", PORT_BASE + 20, PORT_BASE + 25)
+PG_A_REPLICA = PgInstance("a-replica", PORT_BASE + 21, PORT_BASE + 26, primary_of="a")
+PG_B = PgInstance("b", PORT_BASE + 30, PORT_BASE + 35)
+PG_INSTANCES = (PG_A, PG_A_REPLICA, PG_B)
+
+REDIS_PORT = PORT_BASE + 79
+WEB_PORT = int(os.environ.get("TESSERA_WEB_PORT", "8000"))
+
+RUN_DIR = LOCAL_DIR / "run"
+LOG_DIR = LOCAL_DIR / "log"
+
+
+def server_spec() -> str:
+    """Return the ``TENANT_DB_SERVERS`` value that describes the local servers."""
+    cred = f"{APP_USER}:{APP_PASSWORD}"
+    a = (
+        f"a=postgres://{cred}@127.0.0.1:{PG_A.port},replicas=127.0.0.1:{PG_A_REPLICA.port},"
+        f"pooler=127.0.0.1:{PG_A.pooler_port},"
+        f"replica_poolers=127.0.0.1:{PG_A_REPLICA.pooler_port}"
+    )
+    b = f"b=postgres://{cred}@127.0.0.1:{PG_B.port},pooler=127.0.0.1:{PG_B.pooler_port}"
+    return f"{a};{b}"
+
+
+def service_env() -> dict[str, str]:
+    """Return the environment that points Django at the local services."""
+    cred = f"{APP_USER}:{APP_PASSWORD}"
+    return {
+        "DATABASE_URL": f"postgres://{cred}@127.0.0.1:{PG_A.port}/{CONTROL_DB}",
+        "DATABASE_REPLICA_URL": f"postgres://{cred}@127.0.0.1:{PG_A_REPLICA.port}/{CONTROL_DB}",
+        "TENANT_DB_SERVERS": server_spec(),
+        "REDIS_URL": f"redis://127.0.0.1:{REDIS_PORT}/0",
+        "CELERY_BROKER_URL": f"redis://127.0.0.1:{REDIS_PORT}/1",
+    }

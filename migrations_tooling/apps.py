@@ -1,0 +1,5 @@
+from django.apps import AppConfig
+
+
+class MigrationsToolingConfig(AppConfig):
+    name = "migrations_tooling"
