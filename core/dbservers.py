@@ -111,3 +111,14 @@ def _cached(spec: str) -> dict[str, ServerConfig]:
 def configured_servers() -> dict[str, ServerConfig]:
     """Return the servers from settings (parsed once per distinct value)."""
     return _cached(settings.TENANT_DB_SERVERS)
+
+
+# How far behind a replica is, in seconds. Caught up (0) when it has replayed
+# all it received; streaming restarts at a segment boundary, so "received" can
+# be *behind* "replayed" right after a restart.
+REPLICA_LAG_EXPR = (
+    "CASE WHEN pg_last_wal_receive_lsn() <= pg_last_wal_replay_lsn() THEN 0 "
+    "ELSE COALESCE(EXTRACT(EPOCH FROM now() - pg_last_xact_replay_timestamp()), 0) END"
+)
+# Run on a replica: its replayed WAL position and lag.
+REPLICA_STATUS_SQL = f"SELECT pg_last_wal_replay_lsn()::text, {REPLICA_LAG_EXPR}"

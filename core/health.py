@@ -18,14 +18,10 @@ import redis
 from django.conf import settings
 from django.http import HttpRequest, JsonResponse
 
-from core.dbservers import Endpoint, configured_servers
+from core.dbservers import REPLICA_LAG_EXPR, Endpoint, configured_servers
 
 CHECK_TIMEOUT_SECONDS = 2
-LAG_SQL = (
-    "SELECT CASE WHEN NOT pg_is_in_recovery() THEN NULL "
-    "WHEN pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() THEN 0 "
-    "ELSE COALESCE(EXTRACT(EPOCH FROM now() - pg_last_xact_replay_timestamp()), 0) END"
-)
+LAG_SQL = f"SELECT CASE WHEN pg_is_in_recovery() THEN {REPLICA_LAG_EXPR} END"
 
 Check = Callable[[], dict[str, Any]]
 

@@ -3,3 +3,4 @@ from django.apps import AppConfig
 
 class ProjectsConfig(AppConfig):
     name = "projects"
+    verbose_name = "Projects (tenant plane)"

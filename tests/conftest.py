@@ -20,6 +20,8 @@ from django.conf import settings
 from django.core.management import call_command
 from psycopg2 import sql
 
+from routers.spec import TenantSpec
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -90,3 +92,85 @@ def _wait_for_worker(app: object, proc: subprocess.Popen[bytes], timeout: float 
         if any(next(iter(reply)).startswith(name) for reply in replies):
             return
     raise RuntimeError("the Celery worker did not answer within 30s")
+
+
+# --- Tenant databases ------------------------------------------------------------
+
+TENANT_TABLES = (
+    "projects_comment", "projects_task", "projects_projectmembership", "projects_project",
+    "projects_export", "authtoken_token", "auth_user_groups", "auth_user_user_permissions",
+    "django_admin_log", "auth_user",
+)
+
+
+@pytest.fixture(scope="session")
+def tenant_templates(django_db_setup: None, django_db_blocker: pytest.FixtureRequest) -> None:
+    """Build the migrated template database on every server (once per run)."""
+    from core.dbservers import configured_servers
+    from tenants.templates import ensure_template
+
+    with django_db_blocker.unblock():  # type: ignore[attr-defined]
+        for server in configured_servers():
+            ensure_template(server)
+
+
+def create_tenant_database(slug: str, server: str) -> TenantSpec:
+    """Clone a fresh tenant database from the server's template; return its spec."""
+    from routers.spec import database_name_for
+    from tenants import dbops
+
+    spec = TenantSpec(slug, server, database_name_for(slug, settings.TENANT_DB_NAME_PREFIX))
+    dbops.drop_database(server, spec.database)
+    dbops.create_database(server, spec.database, template=settings.TENANT_TEMPLATE_DB)
+    dbops.apply_database_settings(server, spec.database)
+    return spec
+
+
+def truncate_tenant(spec: TenantSpec) -> None:
+    from tenants import dbops
+
+    conn = psycopg2.connect(**_direct_params(spec, dbops))
+    conn.autocommit = True
+    try:
+        with conn.cursor() as cursor:
+            cursor.execute(f"TRUNCATE {', '.join(TENANT_TABLES)} RESTART IDENTITY CASCADE")
+    finally:
+        conn.close()
+
+
+def _direct_params(spec: TenantSpec, dbops: object) -> dict[str, object]:
+    from core.dbservers import configured_servers
+
+    server = configured_servers()[spec.server]
+    return {"host": server.primary.host, "port": server.primary.port, "user": server.user,
+            "password": server.password, "dbname": spec.database}
+
+
+@pytest.fixture(scope="session")
+def tenant_world(
+    tenant_templates: None, django_db_blocker: pytest.FixtureRequest
+) -> Iterator[dict[str, TenantSpec]]:
+    """Two tenant databases: `alpha` on server a (with a replica), `beta` on server b."""
+    from routers import registry
+    from tenants import dbops
+
+    with django_db_blocker.unblock():  # type: ignore[attr-defined]
+        world = {"alpha": create_tenant_database("alpha", "a"), "beta": create_tenant_database("beta", "b")}
+        yield world
+        from django.db import connections
+
+        connections.close_all()
+        for spec in world.values():
+            registry.unregister(spec.slug)
+            dbops.drop_database(spec.server, spec.database)
+
+
+@pytest.fixture
+def tenants(
+    tenant_world: dict[str, TenantSpec], django_db_blocker: pytest.FixtureRequest
+) -> Iterator[dict[str, TenantSpec]]:
+    """The two-tenant world, emptied after each test."""
+    with django_db_blocker.unblock():  # type: ignore[attr-defined]
+        yield tenant_world
+        for spec in tenant_world.values():
+            truncate_tenant(spec)

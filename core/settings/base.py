@@ -30,6 +30,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "django.contrib.postgres",
     "rest_framework",
     "rest_framework.authtoken",
     "django_filters",
@@ -44,6 +45,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "core.middleware.RequestIdMiddleware",
     "core.middleware.JsonErrorMiddleware",
+    "routers.middleware.ReadYourWritesMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -101,6 +103,7 @@ TENANT_TEMPLATE_DB = env.str("TENANT_TEMPLATE_DB", default="tessera_template")
 TENANT_BASE_DOMAIN = env.str("TENANT_BASE_DOMAIN", default="localhost")
 TENANT_HEADER_ENABLED = env.bool("TENANT_HEADER_ENABLED", default=True)
 TENANT_CONNECTIONS_MAX = env.int("TENANT_CONNECTIONS_MAX", default=32)
+TENANT_CONNECTION_WAIT_SECONDS = env.float("TENANT_CONNECTION_WAIT_SECONDS", default=5.0)
 TENANT_USE_PGBOUNCER = env.bool("TENANT_USE_PGBOUNCER", default=True)
 TENANT_CACHE_TTL_SECONDS = env.int("TENANT_CACHE_TTL_SECONDS", default=300)
 
@@ -116,7 +119,7 @@ REPLICA_LSN_CACHE_SECONDS = env.float("REPLICA_LSN_CACHE_SECONDS", default=0.05)
 READ_AFTER_COOKIE = "tessera_read_after"
 READ_AFTER_HEADER = "X-Tessera-Read-After"
 
-DATABASE_ROUTERS: list[str] = []
+DATABASE_ROUTERS = ["routers.routers.TenantRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache, Celery ------------------------------------------------------------
@@ -126,6 +129,7 @@ CACHES = {
         "BACKEND": "django_redis.cache.RedisCache",
         "LOCATION": REDIS_URL,
         "TIMEOUT": env.int("CACHE_TIMEOUT", default=300),
+        "KEY_FUNCTION": "routers.cache.make_key",
         "OPTIONS": {
             "CLIENT_CLASS": "django_redis.client.DefaultClient",
             "SOCKET_CONNECT_TIMEOUT": env.float("REDIS_CONNECT_TIMEOUT", default=0.5),
@@ -202,3 +206,13 @@ LOGGING = {
     },
 }
 CSRF_FAILURE_VIEW = "core.errors.csrf_failure"
+
+# --- Planes: where each app's tables live (read by routers.routers) -------------
+DATABASE_PLANES = {
+    "control": ["tenants", "migrations_tooling"],
+    "tenant": ["projects"],
+    "both": ["auth", "contenttypes", "sessions", "authtoken", "admin"],
+}
+# Reads of these apps always go to a primary: a token issued a moment ago must
+# authenticate the very next request, whichever replica would serve it.
+DATABASE_PRIMARY_READ_APPS = ["authtoken", "sessions"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -31,6 +32,11 @@ min_pool_size = 0
 reserve_pool_size = 5
 max_db_connections = 100
 server_idle_timeout = 60
+; Fail fast when the server behind is down so the app can route around it
+; (defaults are 15 s, 15 s and 120 s: a dead replica would hang reads for minutes).
+server_login_retry = 1
+server_connect_timeout = 3
+query_wait_timeout = 5
 ignore_startup_parameters = extra_float_digits,options
 application_name_add_host = 0
 logfile = {logfile}
@@ -75,26 +81,37 @@ def bouncer_dir(instance: PgInstance) -> Path:
 
 def pgbouncer_up(instance: PgInstance) -> None:
     directory = bouncer_dir(instance)
+    directory.mkdir(parents=True, exist_ok=True)
+    changed = _write_pgbouncer_config(instance, directory)
     pid = system.read_pid(directory / "pgbouncer.pid")
     if system.pid_alive(pid):
-        return
+        if not changed:
+            return
+        system.stop_pid(pid, signal.SIGINT)
     system.refuse_foreign_port(instance.pooler_port, f"pgbouncer-{instance.name}")
-    directory.mkdir(parents=True, exist_ok=True)
+    system.run([system.binary("pgbouncer"), "-d", str(directory / "pgbouncer.ini")], as_service=True)
+    system.wait_for_port(instance.pooler_port)
+
+
+def _write_pgbouncer_config(instance: PgInstance, directory: Path) -> bool:
+    """Write pgbouncer.ini and its user list; return True when the ini changed."""
     include = directory / "databases.ini"
     if not include.exists():
         include.write_text("")
     (directory / "userlist.txt").write_text(
         f'"{config.APP_USER}" "{config.APP_PASSWORD}"\n"{config.SUPERUSER}" "{config.SUPERUSER}"\n'
     )
-    (directory / "pgbouncer.ini").write_text(PGBOUNCER_INI.format(
+    ini = PGBOUNCER_INI.format(
         include=include, pg_port=instance.port, port=instance.pooler_port,
         userlist=directory / "userlist.txt", superuser=config.SUPERUSER, app_user=config.APP_USER,
         logfile=config.LOG_DIR / f"pgbouncer-{instance.name}.log", pidfile=directory / "pgbouncer.pid",
-    ))
+    )
+    path = directory / "pgbouncer.ini"
+    changed = not path.exists() or path.read_text() != ini
+    path.write_text(ini)
     system.own(directory)
     system.own(config.LOG_DIR)
-    system.run([system.binary("pgbouncer"), "-d", str(directory / "pgbouncer.ini")], as_service=True)
-    system.wait_for_port(instance.pooler_port)
+    return changed
 
 
 def pgbouncer_down(instance: PgInstance) -> None:

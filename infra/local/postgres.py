@@ -8,16 +8,15 @@ import time
 from . import config, system
 from .config import PgInstance
 
-PG_CONF = """
-# --- tessera local settings (appended by infra.local) ---
+PG_CONF = """# Written by `python -m infra.local up` on every run: edit infra/local/postgres.py.
 listen_addresses = '127.0.0.1'
 port = {port}
 unix_socket_directories = '{run_dir}'
 max_connections = 500
 shared_buffers = 128MB
 # Local development: durability is traded for speed. Never copy to production.
+# synchronous_commit stays on so WAL is flushed, and so streamed, at commit.
 fsync = off
-synchronous_commit = off
 wal_level = replica
 max_wal_senders = 10
 wal_keep_size = 512MB
@@ -62,7 +61,8 @@ def initialise(instance: PgInstance) -> None:
     _prepare_dirs(instance)
     system.run([system.binary("initdb"), "-D", str(instance.data_dir), "-U", config.SUPERUSER,
                 "-E", "UTF8", "--locale=C.UTF-8", "-A", "trust", "--no-sync"], as_service=True)
-    _append_conf(instance)
+    with (instance.data_dir / "postgresql.conf").open("a") as fh:
+        fh.write("\ninclude_if_exists = 'tessera.conf'\n")
     (instance.data_dir / "pg_hba.conf").write_text(PG_HBA.format(superuser=config.SUPERUSER))
     system.own(instance.data_dir)
 
@@ -73,13 +73,21 @@ def _prepare_dirs(instance: PgInstance) -> None:
     system.own(config.LOCAL_DIR)
 
 
-def _append_conf(instance: PgInstance) -> None:
+def write_conf(instance: PgInstance) -> bool:
+    """Write our settings file; return True when it changed."""
+    path = instance.data_dir / "tessera.conf"
     conf = PG_CONF.format(port=instance.port, run_dir=config.RUN_DIR)
-    with (instance.data_dir / "postgresql.conf").open("a") as fh:
-        fh.write(conf)
+    if path.exists() and path.read_text() == conf:
+        return False
+    path.write_text(conf)
+    system.own(path)
+    return True
 
 
 def start(instance: PgInstance) -> None:
+    changed = write_conf(instance)
+    if is_running(instance) and changed:
+        pg_ctl(instance, "reload")
     if not is_running(instance):
         system.refuse_foreign_port(instance.port, instance.name)
         pg_ctl(instance, "-w", "-t", "60", "start")
@@ -109,8 +117,6 @@ def create_replica(replica: PgInstance, primary: PgInstance) -> None:
     system.run([system.binary("pg_basebackup"), "-h", "127.0.0.1", "-p", str(primary.port),
                 "-U", config.SUPERUSER, "-D", str(tmp), "-R", "-X", "stream", "-c", "fast",
                 "--no-sync"], as_service=True)
-    with (tmp / "postgresql.conf").open("a") as fh:
-        fh.write(f"\nport = {replica.port}\n")
     tmp.rename(replica.data_dir)
 
 

@@ -1,0 +1,135 @@
+"""A per-process budget of open tenant connections, evicting the least recently used.
+
+Django keeps one connection per alias per thread. With thousands of tenants a
+long-lived process would otherwise end up holding a connection to every
+database it ever served. Every tenant alias is *touched* before use (by the
+router, `current_alias()` and `tenant_atomic()`); a touch that would open a new
+connection first makes room by closing the least recently used idle one.
+
+A connection is *busy* while the thread that owns it is inside a
+`tenant_context()` for that tenant; busy connections are never closed from
+here. Idle connections of other threads are closed with Django's
+thread-sharing guard lifted for the call (the owner is not using them and
+reconnects on its next use). When every slot is busy the caller waits for one
+to free up, then fails with `ConnectionBudgetExhausted`.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import weakref
+from collections import OrderedDict
+from typing import Any
+
+from django.conf import settings
+from django.db import connections
+
+from routers.exceptions import ConnectionBudgetExhausted
+from routers.spec import slug_of
+
+_cond = threading.Condition(threading.Lock())
+# (thread ident, alias) -> weak reference to that thread's DatabaseWrapper
+_slots: OrderedDict[tuple[int, str], weakref.ref[Any]] = OrderedDict()
+# thread ident -> stack of tenant slugs the thread is inside
+_busy: dict[int, list[str]] = {}
+_evictions = 0
+
+
+def budget() -> int:
+    return int(settings.TENANT_CONNECTIONS_MAX)
+
+
+def enter(slug: str) -> None:
+    """Mark the calling thread as using `slug`'s connections."""
+    with _cond:
+        _busy.setdefault(threading.get_ident(), []).append(slug)
+
+
+def leave(slug: str) -> None:
+    """Undo `enter`; the thread's connections of `slug` become evictable."""
+    ident = threading.get_ident()
+    with _cond:
+        stack = _busy.get(ident, [])
+        if slug in stack:
+            stack.reverse()
+            stack.remove(slug)
+            stack.reverse()
+        if not stack:
+            _busy.pop(ident, None)
+        _cond.notify_all()
+
+
+def touch(alias: str) -> None:
+    """Record that this thread uses `alias` now, making room for a new connection."""
+    key = (threading.get_ident(), alias)
+    with _cond:
+        if key in _slots:
+            _slots.move_to_end(key)
+            return
+        deadline = time.monotonic() + float(settings.TENANT_CONNECTION_WAIT_SECONDS)
+        while len(_slots) >= budget():
+            if _evict_one_locked():
+                continue
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise ConnectionBudgetExhausted(
+                    f"all {budget()} tenant connection slots of this process are busy "
+                    "(raise TENANT_CONNECTIONS_MAX or lower per-process concurrency)"
+                )
+            _cond.wait(remaining)
+        _slots[key] = weakref.ref(connections[alias])
+
+
+def _evict_one_locked() -> bool:
+    """Close the least recently used idle connection; return False if none is idle."""
+    global _evictions
+    alive = {thread.ident for thread in threading.enumerate()}
+    for key, ref in list(_slots.items()):
+        ident, alias = key
+        wrapper = ref()
+        if wrapper is None or ident not in alive:
+            _close(wrapper)  # owner thread is gone: nobody else can use it
+            del _slots[key]
+            return True
+        if slug_of(alias) in _busy.get(ident, ()):
+            continue
+        _close(wrapper)
+        del _slots[key]
+        _evictions += 1
+        return True
+    return False
+
+
+def _close(wrapper: Any) -> None:
+    if wrapper is None or wrapper.connection is None:
+        return
+    wrapper.inc_thread_sharing()
+    try:
+        wrapper.close()
+    except Exception:  # noqa: S110 - a broken connection is as good as closed
+        pass
+    finally:
+        wrapper.dec_thread_sharing()
+
+
+def forget(alias: str) -> None:
+    """Close and drop every idle slot of `alias` (the tenant moved or was deleted)."""
+    with _cond:
+        for key in [k for k in _slots if k[1] == alias]:
+            ident = key[0]
+            if slug_of(alias) not in _busy.get(ident, ()):
+                _close(_slots.pop(key)())
+        _cond.notify_all()
+
+
+def open_connections() -> int:
+    """Return how many tenant connections of this process are open right now."""
+    with _cond:
+        return sum(1 for ref in _slots.values() if (w := ref()) is not None and w.connection is not None)
+
+
+def stats() -> dict[str, int]:
+    with _cond:
+        slots = len(_slots)
+    return {"budget": budget(), "slots": slots, "open": open_connections(), "evictions": _evictions}

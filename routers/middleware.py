@@ -1,0 +1,63 @@
+"""HTTP side of read-your-writes and replica failover."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+
+from routers import consistency, registry
+from routers.routers import CONTROL_PRIMARY, CONTROL_SERVER
+
+logger = logging.getLogger("tessera.replicas")
+COOKIE_SALT = "tessera.read-after"
+COOKIE_MAX_AGE = 300
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+class ReadYourWritesMiddleware:
+    """Read after the client's last write; hand out a new token after each write.
+
+    The token comes from the `X-Tessera-Read-After` header or the signed cookie
+    (the newer of both per server wins) and goes back in both after a write.
+    A safe request that failed because a replica broke under it is retried once:
+    the broken replica is out of rotation by then, so the retry reads from the
+    primary or another replica instead of answering 500.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        incoming = _incoming_token(request)
+        with consistency.read_scope(incoming) as scope:
+            response = self.get_response(request)
+            if response.status_code >= 500 and scope.replica_failed and request.method in SAFE_METHODS:
+                logger.warning("retrying %s %s after a replica failure", request.method, request.path)
+                scope.replica_failed = False
+                response = self.get_response(request)
+            token = consistency.capture(_servers_of(scope.written)) if scope.written else None
+        if token:
+            response[settings.READ_AFTER_HEADER] = token
+            response.set_signed_cookie(settings.READ_AFTER_COOKIE, token, salt=COOKIE_SALT,
+                                       max_age=COOKIE_MAX_AGE, httponly=True, samesite="Lax")
+        return response
+
+
+def _incoming_token(request: HttpRequest) -> str:
+    header = request.headers.get(settings.READ_AFTER_HEADER, "")
+    cookie = request.get_signed_cookie(settings.READ_AFTER_COOKIE, default="", salt=COOKIE_SALT,
+                                       max_age=COOKIE_MAX_AGE)
+    return ",".join(part for part in (header, cookie) if part)
+
+
+def _servers_of(aliases: set[str]) -> dict[str, str]:
+    servers: dict[str, str] = {}
+    for alias in aliases:
+        if alias == CONTROL_PRIMARY:
+            servers[alias] = CONTROL_SERVER
+        elif info := registry.alias_info(alias):
+            servers[alias] = info.server
+    return servers

@@ -1,0 +1,62 @@
+"""The frozen description of one tenant's databases (routers knows no Tenant model)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from routers.exceptions import InvalidTenantSpec
+
+SLUG_RE = re.compile(r"^[a-z][a-z0-9-]{2,39}$")
+DBNAME_RE = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+ALIAS_PREFIX = "tenant:"
+
+
+@dataclass(frozen=True, slots=True)
+class TenantSpec:
+    """Where a tenant's data lives: its slug, server name and database name."""
+
+    slug: str
+    server: str
+    database: str
+
+    def __post_init__(self) -> None:
+        if not SLUG_RE.match(self.slug):
+            raise InvalidTenantSpec(f"invalid tenant slug {self.slug!r}")
+        if not DBNAME_RE.match(self.database):
+            raise InvalidTenantSpec(f"invalid database name {self.database!r}")
+        if not self.server:
+            raise InvalidTenantSpec("a tenant needs a server")
+
+    @property
+    def alias(self) -> str:
+        """Return the alias of the tenant's primary (pooled when a pooler is configured)."""
+        return f"{ALIAS_PREFIX}{self.slug}"
+
+    @property
+    def direct_alias(self) -> str:
+        """Return the alias that always connects straight to the primary (migrations)."""
+        return f"{ALIAS_PREFIX}{self.slug}:direct"
+
+    def replica_alias(self, index: int) -> str:
+        """Return the alias of the tenant's `index`-th replica."""
+        return f"{ALIAS_PREFIX}{self.slug}:replica" + (str(index) if index else "")
+
+
+def is_tenant_alias(alias: str) -> bool:
+    return alias.startswith(ALIAS_PREFIX)
+
+
+def slug_of(alias: str) -> str:
+    """Return the tenant slug encoded in a tenant alias."""
+    return alias[len(ALIAS_PREFIX):].split(":", 1)[0]
+
+
+def database_name_for(slug: str, prefix: str) -> str:
+    """Derive a safe database name from a validated slug (`-` becomes `_`)."""
+    if not SLUG_RE.match(slug):
+        raise InvalidTenantSpec(f"invalid tenant slug {slug!r}")
+    name = f"{prefix}{slug.replace('-', '_')}"
+    if not DBNAME_RE.match(name):
+        raise InvalidTenantSpec(f"derived database name {name!r} is invalid")
+    return name

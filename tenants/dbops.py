@@ -1,0 +1,79 @@
+"""Server-level database operations: create, clone, drop (direct connections, autocommit).
+
+Identifiers are validated by `routers.spec` and always quoted with
+`psycopg2.sql.Identifier`; nothing user-supplied is ever formatted into SQL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import psycopg2
+from django.conf import settings
+from psycopg2 import sql
+from psycopg2.extensions import connection as PgConnection
+
+from core.dbservers import ServerConfig, configured_servers
+
+MAINTENANCE_DB = "postgres"
+
+
+@contextmanager
+def server_connection(server: str | ServerConfig) -> Iterator[PgConnection]:
+    """Yield an autocommit connection to a server's primary (never through a pooler)."""
+    config = configured_servers()[server] if isinstance(server, str) else server
+    conn = psycopg2.connect(
+        host=config.primary.host, port=config.primary.port, user=config.user,
+        password=config.password, dbname=MAINTENANCE_DB, connect_timeout=settings.DB_CONNECT_TIMEOUT,
+        application_name="tessera-provisioning", **dict(config.options),
+    )
+    conn.autocommit = True
+    try:
+        yield conn
+    finally:
+        conn.close()
+
+
+def database_exists(server: str, name: str) -> bool:
+    with server_connection(server) as conn, conn.cursor() as cursor:
+        cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
+        return cursor.fetchone() is not None
+
+
+def create_database(server: str, name: str, *, template: str | None = None) -> None:
+    """Create `name` on `server`, cloned from `template` when given."""
+    statement = sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name))
+    if template:
+        statement = sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
+            sql.Identifier(name), sql.Identifier(template))
+    with server_connection(server) as conn, conn.cursor() as cursor:
+        cursor.execute(statement)
+
+
+def drop_database(server: str, name: str) -> None:
+    """Drop `name` on `server` if it exists, disconnecting its sessions first."""
+    with server_connection(server) as conn, conn.cursor() as cursor:
+        cursor.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+def set_template_flag(server: str, name: str, *, is_template: bool) -> None:
+    """Mark a database as a template (clonable, refuses connections when not allowed)."""
+    with server_connection(server) as conn, conn.cursor() as cursor:
+        cursor.execute(sql.SQL("ALTER DATABASE {} WITH IS_TEMPLATE {}").format(
+            sql.Identifier(name), sql.Literal(is_template)))
+
+
+def apply_database_settings(server: str, name: str) -> None:
+    """Set per-database timeouts (pooled connections cannot pass them at connect)."""
+    from routers.policy import database_settings_sql
+
+    with server_connection(server) as conn, conn.cursor() as cursor:
+        for statement in database_settings_sql(name):
+            cursor.execute(statement)
+
+
+def list_databases(server: str, prefix: str) -> list[str]:
+    with server_connection(server) as conn, conn.cursor() as cursor:
+        cursor.execute("SELECT datname FROM pg_database WHERE starts_with(datname, %s) ORDER BY 1", [prefix])
+        return [row[0] for row in cursor.fetchall()]

@@ -1,0 +1,100 @@
+"""Per-server template databases kept at the latest migration state.
+
+New tenants are born by `CREATE DATABASE ... TEMPLATE <template>`, a file-level
+copy that takes milliseconds instead of replaying every migration. The app
+never connects to a template except to rebuild it. Whether a template is
+current is read without connecting to it: its comment carries a fingerprint
+of the migrations it holds (`COMMENT ON DATABASE`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from functools import lru_cache
+
+from django.conf import settings
+from django.core.management import call_command
+from django.db.migrations.loader import MigrationLoader
+from psycopg2 import sql
+
+from routers import registry
+from routers.planes import Plane, plane_of
+from tenants import dbops
+
+logger = logging.getLogger("tessera.templates")
+FINGERPRINT_PREFIX = "tessera-migrations:"
+LOCK_KEY = 0x7E55E7A  # advisory lock id for template rebuilds on a server
+
+
+@lru_cache(maxsize=1)
+def expected_migrations() -> frozenset[tuple[str, str]]:
+    """Return every (app, migration) a tenant database must have applied."""
+    loader = MigrationLoader(None, ignore_no_migrations=True, load=True)
+    return frozenset(
+        key for key in loader.graph.nodes
+        if plane_of(key[0]) in (Plane.TENANT, Plane.BOTH)
+    )
+
+
+def fingerprint(migrations: frozenset[tuple[str, str]] | None = None) -> str:
+    keys = sorted(migrations if migrations is not None else expected_migrations())
+    digest = hashlib.sha256("\n".join(f"{a}.{n}" for a, n in keys).encode()).hexdigest()[:32]
+    return FINGERPRINT_PREFIX + digest
+
+
+def template_name() -> str:
+    return str(settings.TENANT_TEMPLATE_DB)
+
+
+def template_state(server: str) -> str | None:
+    """Return the template's fingerprint comment on `server` (None when missing)."""
+    with dbops.server_connection(server) as conn, conn.cursor() as cursor:
+        cursor.execute(
+            "SELECT coalesce(shobj_description(oid, 'pg_database'), '') FROM pg_database WHERE datname = %s",
+            [template_name()],
+        )
+        row = cursor.fetchone()
+    return None if row is None else row[0]
+
+
+def is_current(server: str) -> bool:
+    return template_state(server) == fingerprint()
+
+
+def ensure_template(server: str) -> bool:
+    """Build or refresh `server`'s template when stale; return True if it was rebuilt."""
+    if is_current(server):
+        return False
+    with dbops.server_connection(server) as lock_conn, lock_conn.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_lock(%s)", [LOCK_KEY])
+        try:
+            if is_current(server):
+                return False  # another process rebuilt it while we waited
+            _rebuild(server)
+        finally:
+            cursor.execute("SELECT pg_advisory_unlock(%s)", [LOCK_KEY])
+    return True
+
+
+def _rebuild(server: str) -> None:
+    """Migrate a copy of the template (or an empty database), then swap it in."""
+    name, build = template_name(), f"{template_name()}_build"
+    dbops.drop_database(server, build)
+    has_template = template_state(server) is not None
+    dbops.create_database(server, build, template=name if has_template else None)
+    alias = registry.register_database(f"template:{server}", server, build)
+    try:
+        call_command("migrate", database=alias, verbosity=0, interactive=False)
+    finally:
+        registry.drop_alias(alias)
+    with dbops.server_connection(server) as conn, conn.cursor() as cursor:
+        if has_template:
+            dbops.set_template_flag(server, name, is_template=False)
+            cursor.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
+        cursor.execute(sql.SQL("ALTER DATABASE {} RENAME TO {}").format(
+            sql.Identifier(build), sql.Identifier(name)))
+        cursor.execute(sql.SQL("COMMENT ON DATABASE {} IS {}").format(
+            sql.Identifier(name), sql.Literal(fingerprint())))
+    dbops.set_template_flag(server, name, is_template=True)
+    logger.info("template %s on server %s rebuilt", name, server)

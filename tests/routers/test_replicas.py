@@ -1,0 +1,125 @@
+"""Replica selection against the real streaming replica of server a.
+
+Lag is made deterministic with `pg_wal_replay_pause()` on the replica; failure
+by stopping the replica's PostgreSQL with the project's own infra script.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+from django.conf import settings
+from django.test import Client, override_settings
+
+from infra.local import config as infra_config
+from infra.local import postgres as infra_pg
+from projects.models import Project
+from routers import TenantSpec, consistency, replicas, tenant_context
+from tests.routers import urls_ryw
+from tests.routers.helpers import replay_paused, wait_pooler_reaches_replica, wait_replica_caught_up
+
+
+def _write_and_take_token(spec: TenantSpec, key: str) -> str:
+    with consistency.read_scope() as scope, tenant_context(spec):
+        Project.objects.create(name="w", key=key)
+        token = consistency.capture({spec.alias: spec.server})
+    assert token and token.startswith(f"{spec.server}@") and scope.written == {spec.alias}
+    return token
+
+
+def test_token_round_trips_and_ignores_garbage() -> None:
+    required = consistency.parse_token("a@0/3000060, b@1/FF,junk,c@zz/1,a@0/10")
+    assert required == {"a": 0x3000060, "b": (1 << 32) | 0xFF}
+    assert consistency.parse_token(consistency.encode_token(required)) == required
+
+
+def test_a_reader_with_a_token_reads_its_write_while_the_replica_is_paused(
+    tenants: dict[str, TenantSpec],
+) -> None:
+    alpha = tenants["alpha"]
+    with replay_paused():
+        token = _write_and_take_token(alpha, "RW")
+        with consistency.read_scope(token), tenant_context(alpha):
+            queryset = Project.objects.all()
+            assert queryset.db == "tenant:alpha"  # the replica has not replayed the write
+            assert list(queryset.values_list("key", flat=True)) == ["RW"]
+        with consistency.read_scope(), tenant_context(alpha):
+            stale = Project.objects.all()
+            assert stale.db == "tenant:alpha:replica"  # no token: the replica is fine for it
+            assert list(stale.values_list("key", flat=True)) == []  # ...and shows why tokens matter
+    with consistency.read_scope(token), tenant_context(alpha):
+        assert Project.objects.all().db == "tenant:alpha:replica"  # replayed: back to the replica
+
+
+def test_a_replica_lagging_beyond_the_bound_is_skipped(tenants: dict[str, TenantSpec]) -> None:
+    alpha = tenants["alpha"]
+    with override_settings(REPLICA_MAX_LAG_SECONDS=0.2, REPLICA_LSN_CACHE_SECONDS=0.0), replay_paused():
+        _write_and_take_token(alpha, "LG")
+        time.sleep(0.3)
+        with consistency.read_scope(), tenant_context(alpha):
+            assert Project.objects.all().db == "tenant:alpha"
+            assert Project.objects.filter(key="LG").exists()
+
+
+@pytest.mark.urls("tests.routers.urls_ryw")
+def test_http_clients_get_a_read_after_token_and_read_their_writes(tenants: dict[str, TenantSpec]) -> None:
+    urls_ryw.WORLD.update(tenants)
+    client = Client()
+    with replay_paused():
+        created = client.post("/projects?key=HT", HTTP_X_TENANT="alpha")
+        assert created.status_code == 201
+        token = created[settings.READ_AFTER_HEADER]
+        assert token.startswith("a@")
+        assert settings.READ_AFTER_COOKIE in created.cookies
+        # Same client (cookie): reads its write from the primary.
+        assert client.get("/projects", HTTP_X_TENANT="alpha").json() == {"keys": ["HT"], "db": "tenant:alpha"}
+        # Another client with only the header: same guarantee.
+        other = Client().get("/projects", HTTP_X_TENANT="alpha", HTTP_X_TESSERA_READ_AFTER=token)
+        assert other.json()["keys"] == ["HT"]
+        # A forged cookie is ignored (signed): that client reads the paused replica.
+        forged = Client()
+        forged.cookies[settings.READ_AFTER_COOKIE] = token
+        assert forged.get("/projects", HTTP_X_TENANT="alpha").json()["db"] == "tenant:alpha:replica"
+
+
+@pytest.mark.urls("tests.routers.urls_ryw")
+def test_stopping_the_replica_under_load_causes_no_errors(tenants: dict[str, TenantSpec]) -> None:
+    urls_ryw.WORLD.update(tenants)
+    with tenant_context(tenants["alpha"]):
+        Project.objects.create(name="p", key="LD")
+    wait_replica_caught_up()
+    statuses: list[int] = []
+    served_by: set[str] = set()
+    stop = threading.Event()
+
+    def load() -> None:
+        client = Client(raise_request_exception=False)
+        while not stop.is_set():
+            response = client.get("/projects", HTTP_X_TENANT="alpha")
+            statuses.append(response.status_code)
+            if response.status_code == 200:
+                assert response.json()["keys"] == ["LD"]
+                served_by.add(response.json()["db"])
+
+    worker = threading.Thread(target=load)
+    worker.start()
+    try:
+        time.sleep(0.3)
+        infra_pg.stop(infra_config.PG_A_REPLICA)
+        time.sleep(0.5)
+    finally:
+        stop.set()
+        worker.join()
+        infra_pg.start(infra_config.PG_A_REPLICA)
+        infra_pg.wait_streaming(infra_config.PG_A_REPLICA)
+        wait_pooler_reaches_replica(tenants["alpha"].database)
+    assert statuses and set(statuses) == {200}, f"{len(statuses)} requests, statuses {set(statuses)}"
+    assert served_by == {"tenant:alpha", "tenant:alpha:replica"}
+    assert any(v["failed_until"] > 0 for v in replicas.snapshot().values())
+    replicas.reset()
+    wait_replica_caught_up()
+    with consistency.read_scope(), tenant_context(tenants["alpha"]):
+        db = Project.objects.all().db
+        assert db == "tenant:alpha:replica", replicas.snapshot()  # back in rotation
