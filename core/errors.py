@@ -27,12 +27,20 @@ class ApiError(Exception):
     detail = "Bad request."
 
     def __init__(self, detail: str | None = None, *, code: str | None = None,
-                 status_code: int | None = None, headers: dict[str, str] | None = None) -> None:
+                 status_code: int | None = None, headers: dict[str, str] | None = None,
+                 fields: dict[str, list[str]] | None = None) -> None:
         self.detail = detail or self.detail
         self.code = code or self.code
         self.status_code = status_code or self.status_code
         self.headers = headers or {}
+        self.fields = fields
         super().__init__(self.detail)
+
+    def body(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"code": self.code, "detail": self.detail}
+        if self.fields:
+            body["fields"] = self.fields
+        return body
 
 
 class Conflict(ApiError):
@@ -49,8 +57,7 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
     """Render DRF and Tessera exceptions in the contract's error shape."""
     if isinstance(exc, ApiError):
         set_rollback()
-        return Response({"code": exc.code, "detail": exc.detail}, status=exc.status_code,
-                        headers=exc.headers)
+        return Response(exc.body(), status=exc.status_code, headers=exc.headers)
     if isinstance(exc, Http404):
         exc = drf_exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):

@@ -121,3 +121,18 @@ def capture(server_of: dict[str, str]) -> str | None:
 def current_token() -> str:
     current = _state.get()
     return encode_token(current.required) if current else ""
+
+
+def capture_current() -> str | None:
+    """Capture the WAL positions this scope wrote to (servers looked up in the registry)."""
+    from routers import registry
+
+    current = _state.get()
+    if current is None or not current.written:
+        return None
+    servers = {}
+    for alias in current.written:
+        info = registry.alias_info(alias)
+        if info is not None:
+            servers[alias] = info.server
+    return capture(servers)

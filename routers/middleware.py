@@ -8,8 +8,7 @@ from collections.abc import Callable
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
-from routers import consistency, registry
-from routers.routers import CONTROL_PRIMARY, CONTROL_SERVER
+from routers import consistency
 
 logger = logging.getLogger("tessera.replicas")
 COOKIE_SALT = "tessera.read-after"
@@ -38,7 +37,7 @@ class ReadYourWritesMiddleware:
                 logger.warning("retrying %s %s after a replica failure", request.method, request.path)
                 scope.replica_failed = False
                 response = self.get_response(request)
-            token = consistency.capture(_servers_of(scope.written)) if scope.written else None
+            token = consistency.capture_current() if scope.written else None
         if token:
             response[settings.READ_AFTER_HEADER] = token
             response.set_signed_cookie(settings.READ_AFTER_COOKIE, token, salt=COOKIE_SALT,
@@ -51,13 +50,3 @@ def _incoming_token(request: HttpRequest) -> str:
     cookie = request.get_signed_cookie(settings.READ_AFTER_COOKIE, default="", salt=COOKIE_SALT,
                                        max_age=COOKIE_MAX_AGE)
     return ",".join(part for part in (header, cookie) if part)
-
-
-def _servers_of(aliases: set[str]) -> dict[str, str]:
-    servers: dict[str, str] = {}
-    for alias in aliases:
-        if alias == CONTROL_PRIMARY:
-            servers[alias] = CONTROL_SERVER
-        elif info := registry.alias_info(alias):
-            servers[alias] = info.server
-    return servers

@@ -31,9 +31,10 @@ class TenantRouter:
 
     def db_for_read(self, model: type[models.Model], **hints: Any) -> str:
         spec = self._tenant_for(model, hints)
+        primary_only = model._meta.app_label in primary_read_apps()
         if spec is None:
-            return control_read_alias()
-        if model._meta.app_label in primary_read_apps():
+            return CONTROL_PRIMARY if primary_only else control_read_alias()
+        if primary_only:
             budget.touch(spec.alias)
             return spec.alias
         return tenant_read_alias(spec)

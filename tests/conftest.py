@@ -174,3 +174,52 @@ def tenants(
         yield tenant_world
         for spec in tenant_world.values():
             truncate_tenant(spec)
+
+
+# --- Control plane -----------------------------------------------------------------
+
+CONTROL_TABLES = ("tenants_provisioningjob", "tenants_domain", "tenants_tenant", "tenants_databaseserver",
+                  "authtoken_token", "django_admin_log", "auth_user_groups", "auth_user_user_permissions",
+                  "auth_user")
+PROVISIONED_PREFIX = "p-"  # tenants provisioned by tests; their databases are dropped after each test
+
+
+def _truncate_control() -> None:
+    db = settings.DATABASES["default"]
+    conn = psycopg2.connect(host=db["HOST"], port=db["PORT"], user=db["USER"], password=db["PASSWORD"],
+                            dbname=db["NAME"])
+    conn.autocommit = True
+    try:
+        with conn.cursor() as cursor:
+            cursor.execute(f"TRUNCATE {', '.join(CONTROL_TABLES)} RESTART IDENTITY CASCADE")
+    finally:
+        conn.close()
+
+
+def _drop_provisioned_databases() -> None:
+    from core.dbservers import configured_servers
+    from routers import registry
+    from tenants import dbops
+
+    prefix = settings.TENANT_DB_NAME_PREFIX + PROVISIONED_PREFIX.replace("-", "_")
+    for server in configured_servers():
+        for name in dbops.list_databases(server, prefix):
+            registry.unregister(name[len(settings.TENANT_DB_NAME_PREFIX):].replace("_", "-"))
+            dbops.drop_database(server, name)
+
+
+@pytest.fixture
+def control_db(django_db_setup: None, tenant_templates: None,
+               django_db_blocker: pytest.FixtureRequest) -> Iterator[None]:
+    """Committed control-plane data (workers see it); emptied, with provisioned databases dropped, after."""
+    from tenants import resolution
+
+    with django_db_blocker.unblock():  # type: ignore[attr-defined]
+        resolution.clear_local()
+        yield
+        from django.db import connections
+
+        connections.close_all()
+        _drop_provisioned_databases()
+        _truncate_control()
+        resolution.invalidate()

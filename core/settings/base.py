@@ -21,7 +21,7 @@ if (BASE_DIR / ".local" / "services.env").exists():
 
 SECRET_KEY = env.str("SECRET_KEY", default="insecure-local-key-change-me")
 DEBUG = env.bool("DEBUG", default=False)
-ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", ".localhost", "127.0.0.1", "testserver"])
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", ".localhost", "127.0.0.1", "testserver", ".test"])
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -45,6 +45,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "core.middleware.RequestIdMiddleware",
     "core.middleware.JsonErrorMiddleware",
+    "tenants.middleware.TenantMiddleware",
     "routers.middleware.ReadYourWritesMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -106,6 +107,16 @@ TENANT_CONNECTIONS_MAX = env.int("TENANT_CONNECTIONS_MAX", default=32)
 TENANT_CONNECTION_WAIT_SECONDS = env.float("TENANT_CONNECTION_WAIT_SECONDS", default=5.0)
 TENANT_USE_PGBOUNCER = env.bool("TENANT_USE_PGBOUNCER", default=True)
 TENANT_CACHE_TTL_SECONDS = env.int("TENANT_CACHE_TTL_SECONDS", default=300)
+TENANT_CACHE_CHECK_SECONDS = env.float("TENANT_CACHE_CHECK_SECONDS", default=1.0)
+TENANT_RETRY_AFTER_SECONDS = env.int("TENANT_RETRY_AFTER_SECONDS", default=2)
+
+# Provisioning state machine (tenants/provisioning.py).
+PROVISIONING_STALL_SECONDS = env.int("PROVISIONING_STALL_SECONDS", default=60)
+PROVISIONING_MAX_ATTEMPTS = env.int("PROVISIONING_MAX_ATTEMPTS", default=3)
+# Fault-injection for chaos tests and drills: pause after each step. Keep 0.
+PROVISIONING_STEP_PAUSE_SECONDS = env.float("PROVISIONING_STEP_PAUSE_SECONDS", default=0.0)
+# Connections per tenant database in PgBouncer, by plan (pgbouncer_config).
+TENANT_POOL_SIZES = {"free": 2, "pro": 5, "enterprise": 10}
 
 # Per-alias-class pooling policy (see routers/policy.py and docs/routing.md).
 DB_CONN_MAX_AGE = env.int("DB_CONN_MAX_AGE", default=60)
@@ -151,6 +162,9 @@ CELERY_TASK_ALWAYS_EAGER = False
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=300)}
 CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_QUEUE", default="tessera")
+CELERY_BEAT_SCHEDULE = {
+    "provisioning-watchdog": {"task": "tenants.provisioning_watchdog", "schedule": 15.0},
+}
 
 # --- Auth, i18n, static --------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
@@ -213,6 +227,6 @@ DATABASE_PLANES = {
     "tenant": ["projects"],
     "both": ["auth", "contenttypes", "sessions", "authtoken", "admin"],
 }
-# Reads of these apps always go to a primary: a token issued a moment ago must
+# Reads of these apps always go to a primary: a user or token created a moment ago must
 # authenticate the very next request, whichever replica would serve it.
-DATABASE_PRIMARY_READ_APPS = ["authtoken", "sessions"]
+DATABASE_PRIMARY_READ_APPS = ["auth", "authtoken", "sessions"]

@@ -125,3 +125,11 @@ def test_relations_only_within_one_database_family() -> None:
     a1._state.db, a2._state.db, b._state.db = "tenant:alpha", "tenant:alpha:replica", "tenant:beta"
     assert router.allow_relation(a1, a2) is True
     assert router.allow_relation(a1, b) is False
+
+
+@pytest.mark.django_db
+def test_auth_reads_use_the_control_primary_outside_tenants() -> None:
+    from rest_framework.authtoken.models import Token
+
+    assert Token.objects.all().db == "default"
+    assert User.objects.all().db == "default"

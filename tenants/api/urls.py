@@ -1,0 +1,13 @@
+from django.urls import path
+from rest_framework.routers import SimpleRouter
+
+from tenants.api.views import PlatformTokenView, ServerListView, TenantViewSet
+
+router = SimpleRouter()
+router.register("tenants", TenantViewSet, basename="platform-tenant")
+
+urlpatterns = [
+    path("auth/token/", PlatformTokenView.as_view(), name="platform-token"),
+    path("servers/", ServerListView.as_view(), name="platform-servers"),
+    *router.urls,
+]

@@ -1,0 +1,140 @@
+"""Platform API: tenants, domains, servers, platform tokens (control plane only)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth import authenticate
+from drf_spectacular.utils import OpenApiExample, extend_schema
+from rest_framework import status
+from rest_framework.authtoken.models import Token
+from rest_framework.decorators import action
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+from rest_framework.viewsets import ViewSet
+
+from core.errors import ApiError
+from routers import probes
+from tenants import selectors, services
+from tenants.api.permissions import IsPlatformAdmin
+from tenants.api.serializers import (
+    DomainSerializer,
+    PlatformTokenSerializer,
+    ServerSerializer,
+    TenantCreateSerializer,
+    TenantSerializer,
+)
+from tenants.models import DatabaseServer, Tenant
+
+CONTROL = "default"
+
+
+class PlatformTokenView(APIView):
+    """Exchange a platform admin's username and password for an API token."""
+
+    authentication_classes: list[Any] = []
+    permission_classes = [AllowAny]
+
+    @extend_schema(request=PlatformTokenSerializer, responses={200: {"type": "object"}}, tags=["platform"],
+                   examples=[OpenApiExample("sign in", value={"username": "admin", "password": "secret"})])
+    def post(self, request: Request) -> Response:
+        serializer = PlatformTokenSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        user = authenticate(request, **serializer.validated_data)
+        if user is None or not user.is_staff:
+            raise ApiError("Wrong username or password.", code="authentication_failed", status_code=401)
+        token, _ = Token.objects.using(CONTROL).get_or_create(user=user)
+        return Response({"token": token.key})
+
+
+def _tenant_response(tenant: Tenant, status_code: int = 200, **extra: Any) -> Response:
+    tenant = Tenant.objects.using(CONTROL).prefetch_related("domains").get(pk=tenant.pk)
+    return Response({**TenantSerializer(tenant).data, **extra}, status=status_code)
+
+
+@extend_schema(tags=["platform"])
+class TenantViewSet(ViewSet):
+    """Provision, list, inspect, suspend, resume, retry and delete tenants."""
+
+    permission_classes = [IsPlatformAdmin]
+    lookup_field = "slug"
+    lookup_value_regex = "[^/]+"
+
+    @extend_schema(responses=TenantSerializer(many=True))
+    def list(self, request: Request) -> Response:
+        return Response(TenantSerializer(selectors.tenant_list(), many=True).data)
+
+    @extend_schema(request=TenantCreateSerializer, responses={202: TenantSerializer},
+                   examples=[OpenApiExample("new tenant", request_only=True, value={
+                       "slug": "acme", "name": "Acme Inc.", "admin_email": "owner@acme.test", "plan": "pro"})])
+    def create(self, request: Request) -> Response:
+        serializer = TenantCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        tenant, generated = services.tenant_create(**serializer.validated_data)
+        extra = {"admin_password": generated} if generated else {}
+        return _tenant_response(tenant, status.HTTP_202_ACCEPTED, **extra)
+
+    @extend_schema(responses=TenantSerializer)
+    def retrieve(self, request: Request, slug: str) -> Response:
+        tenant = selectors.tenant_get(slug=slug)
+        if tenant is None:
+            raise ApiError("Tenant not found.", code="not_found", status_code=404)
+        return _tenant_response(tenant)
+
+    @extend_schema(request=None, responses={202: TenantSerializer})
+    def destroy(self, request: Request, slug: str) -> Response:
+        return _tenant_response(services.tenant_delete(slug=slug), status.HTTP_202_ACCEPTED)
+
+    @extend_schema(request=None, responses=TenantSerializer)
+    @action(detail=True, methods=["post"])
+    def suspend(self, request: Request, slug: str) -> Response:
+        return _tenant_response(services.tenant_suspend(slug=slug))
+
+    @extend_schema(request=None, responses=TenantSerializer)
+    @action(detail=True, methods=["post"])
+    def resume(self, request: Request, slug: str) -> Response:
+        return _tenant_response(services.tenant_resume(slug=slug))
+
+    @extend_schema(request=None, responses={202: TenantSerializer})
+    @action(detail=True, methods=["post"])
+    def retry(self, request: Request, slug: str) -> Response:
+        return _tenant_response(services.tenant_retry(slug=slug), status.HTTP_202_ACCEPTED)
+
+    @extend_schema(request=DomainSerializer, responses={201: TenantSerializer})
+    @action(detail=True, methods=["post"])
+    def domains(self, request: Request, slug: str) -> Response:
+        serializer = DomainSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        row = services.domain_add(slug=slug, domain=serializer.validated_data["domain"])
+        return _tenant_response(row.tenant, status.HTTP_201_CREATED)
+
+    @extend_schema(request=None, responses={204: None})
+    @action(detail=True, methods=["delete"], url_path="domains/(?P<domain>[^/]+)")
+    def remove_domain(self, request: Request, slug: str, domain: str) -> Response:
+        services.domain_remove(slug=slug, domain=domain)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+@extend_schema(tags=["platform"], responses=ServerSerializer(many=True))
+class ServerListView(APIView):
+    """Database servers with live tenant counts and replica lag."""
+
+    permission_classes = [IsPlatformAdmin]
+
+    def get(self, request: Request) -> Response:
+        services.servers_sync()
+        loads = selectors.server_loads()
+        rows = []
+        for server in DatabaseServer.objects.using(CONTROL).order_by("name"):
+            server.tenant_count = loads.get(server.name, 0)  # type: ignore[attr-defined]
+            server.replica_lag_seconds = [  # type: ignore[attr-defined]
+                _lag(server.name, i) for i in range(server.replicas)]
+            rows.append(server)
+        return Response(ServerSerializer(rows, many=True).data)
+
+
+def _lag(server: str, index: int) -> float | None:
+    status_ = probes.probe(server, index)
+    return round(status_.lag_seconds, 3) if status_ else None

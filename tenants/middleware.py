@@ -1,0 +1,69 @@
+"""Resolve the tenant of a request once, check its status, enter its context.
+
+Order of resolution: a custom domain (Domain table), then
+`<slug>.<TENANT_BASE_DOMAIN>`, then the `X-Tenant` header when
+`TENANT_HEADER_ENABLED`. Paths that are not tenant-scoped (the platform API,
+Django admin, health, API schema and docs) never get a tenant; every other
+`/api/` path must have one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+
+from core.errors import json_error
+from routers import tenant_context
+from tenants import resolution
+from tenants.models import TenantStatus
+
+TENANT_PREFIX = "/api/"
+NON_TENANT_PREFIXES = ("/api/platform/", "/api/schema", "/api/docs")
+
+
+def is_tenant_path(path: str) -> bool:
+    return path.startswith(TENANT_PREFIX) and not path.startswith(NON_TENANT_PREFIXES)
+
+
+class TenantMiddleware:
+    """Enter the request's tenant context, or answer with the contract's status error."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if not is_tenant_path(request.path):
+            return self.get_response(request)
+        slug = _requested_slug(request)
+        resolved = resolution.lookup(slug) if slug else None
+        if resolved is None or resolved.status in (TenantStatus.DELETING, TenantStatus.DELETED):
+            return json_error(404, "tenant_not_found", "No such tenant.")
+        if resolved.status == TenantStatus.SUSPENDED:
+            return json_error(403, "tenant_suspended", "This tenant is suspended.")
+        if resolved.status != TenantStatus.ACTIVE:
+            response = json_error(503, "tenant_unavailable", f"This tenant is {resolved.status}; try again soon.")
+            response["Retry-After"] = str(settings.TENANT_RETRY_AFTER_SECONDS)
+            return response
+        request.tenant = resolved.spec  # type: ignore[attr-defined]
+        with tenant_context(resolved.spec):
+            return self.get_response(request)
+
+
+def _requested_slug(request: HttpRequest) -> str | None:
+    host = request.get_host().rsplit(":", 1)[0].lower() if _has_host(request) else ""
+    slug = resolution.slug_for_host(host) if host else None
+    if slug is None and settings.TENANT_HEADER_ENABLED:
+        slug = request.headers.get("X-Tenant", "").strip().lower() or None
+    return slug
+
+
+def _has_host(request: HttpRequest) -> bool:
+    from django.core.exceptions import DisallowedHost
+
+    try:
+        request.get_host()
+    except DisallowedHost:
+        return False
+    return True

@@ -1,0 +1,181 @@
+"""The provisioning state machine: resumable, idempotent steps with a ledger.
+
+    template -> create_database -> admin_user -> activate
+
+Each step is idempotent and recorded in `ProvisioningJob.steps_done` when it
+finishes, so a retry (or a redelivered task) resumes after the last finished
+step. One job runs at a time: a PostgreSQL advisory lock on the control
+database, held for the run, makes a concurrent run of the same job a no-op;
+the lock dies with a killed worker's connection. A failure marks the tenant
+`failed` with the error and drops the database this tenant owns, so nothing
+half-created is left behind.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db import connections, transaction
+from django.utils import timezone
+
+from routers import registry, tenant_context
+from tenants import dbops, resolution, selectors
+from tenants.models import JobKind, JobStatus, ProvisioningJob, Tenant, TenantStatus
+from tenants.templates import ensure_template
+
+logger = logging.getLogger("tessera.provisioning")
+CONTROL = "default"
+LOCK_NAMESPACE = 0x7E5  # pg_advisory_lock(namespace, job id)
+DATABASE_STEPS = ("create_database", "admin_user")
+
+
+def step_template(tenant: Tenant, job: ProvisioningJob) -> None:
+    ensure_template(tenant.server_id)
+
+
+def step_create_database(tenant: Tenant, job: ProvisioningJob) -> None:
+    if not dbops.database_exists(tenant.server_id, tenant.database):
+        dbops.create_database(tenant.server_id, tenant.database, template=settings.TENANT_TEMPLATE_DB)
+    dbops.apply_database_settings(tenant.server_id, tenant.database)
+
+
+def step_admin_user(tenant: Tenant, job: ProvisioningJob) -> None:
+    users = get_user_model().objects
+    with tenant_context(selectors.tenant_spec(tenant)):
+        if not users.filter(username=tenant.admin_email).exists():
+            user = users.model(username=tenant.admin_email, email=tenant.admin_email,
+                               is_staff=True, is_superuser=True)
+            user.password = job.payload.get("password_hash", "!")
+            user.save()
+
+
+def step_activate(tenant: Tenant, job: ProvisioningJob) -> None:
+    Tenant.objects.filter(pk=tenant.pk).update(
+        status=TenantStatus.ACTIVE, activated_at=timezone.now(), error="", updated_at=timezone.now())
+    resolution.invalidate()
+
+
+def step_drop_database(tenant: Tenant, job: ProvisioningJob) -> None:
+    registry.unregister(tenant.slug)
+    dbops.drop_database(tenant.server_id, tenant.database)
+
+
+def step_mark_deleted(tenant: Tenant, job: ProvisioningJob) -> None:
+    with transaction.atomic(using=CONTROL):
+        tenant.domains.all().delete()
+        Tenant.objects.filter(pk=tenant.pk).update(
+            status=TenantStatus.DELETED, deleted_at=timezone.now(), updated_at=timezone.now())
+    resolution.invalidate()
+
+
+STEPS: dict[str, tuple[tuple[str, Callable[[Tenant, ProvisioningJob], None]], ...]] = {
+    JobKind.PROVISION: (("template", step_template), ("create_database", step_create_database),
+                        ("admin_user", step_admin_user), ("activate", step_activate)),
+    JobKind.DELETE: (("drop_database", step_drop_database), ("mark_deleted", step_mark_deleted)),
+}
+
+
+def job_run(*, job_id: int, progress: Callable[[str], None] | None = None) -> str:
+    """Run (or resume) a job to the end; return its final status."""
+    if not _try_lock(job_id):
+        return "locked"  # another worker is running this very job
+    try:
+        job = _start(job_id)
+        if job is None:
+            return "skipped"
+        tenant = job.tenant
+        try:
+            for name, step in STEPS[job.kind]:
+                if name in job.steps_done:
+                    continue
+                step(tenant, job)
+                _record_step(job, name)
+                if progress:
+                    progress(name)
+                if settings.PROVISIONING_STEP_PAUSE_SECONDS:
+                    time.sleep(settings.PROVISIONING_STEP_PAUSE_SECONDS)
+        except Exception as exc:
+            logger.exception("%s of tenant %s failed", job.kind, tenant.slug)
+            job_fail(job=job, error=f"{type(exc).__name__}: {exc}")
+            return JobStatus.FAILED
+        _finish(job)
+        return JobStatus.DONE
+    finally:
+        _unlock(job_id)
+
+
+def _start(job_id: int) -> ProvisioningJob | None:
+    with transaction.atomic(using=CONTROL):
+        job = (ProvisioningJob.objects.select_for_update().select_related("tenant")
+               .filter(pk=job_id).first())
+        if job is None or job.status in (JobStatus.DONE, JobStatus.FAILED):
+            return None
+        job.status, job.attempts = JobStatus.RUNNING, job.attempts + 1
+        job.started_at = job.heartbeat_at = timezone.now()
+        job.save(update_fields=["status", "attempts", "started_at", "heartbeat_at"])
+    return job
+
+
+def _record_step(job: ProvisioningJob, name: str) -> None:
+    job.steps_done = [*job.steps_done, name]
+    job.heartbeat_at = timezone.now()
+    job.save(update_fields=["steps_done", "heartbeat_at"])
+
+
+def _finish(job: ProvisioningJob) -> None:
+    job.status, job.finished_at, job.error = JobStatus.DONE, timezone.now(), ""
+    job.payload = {}  # the password hash has served its purpose
+    job.save(update_fields=["status", "finished_at", "error", "payload"])
+
+
+def job_fail(*, job: ProvisioningJob, error: str) -> None:
+    """Mark the job and its tenant failed; drop the database a provisioning created."""
+    tenant = job.tenant
+    cleanup = ""
+    if job.kind == JobKind.PROVISION:
+        cleanup = _drop_owned_database(tenant)
+        job.steps_done = [s for s in job.steps_done if s not in DATABASE_STEPS]
+    job.status, job.error, job.finished_at = JobStatus.FAILED, (error + cleanup)[:4000], timezone.now()
+    job.save(update_fields=["status", "error", "finished_at", "steps_done"])
+    status = TenantStatus.FAILED if job.kind == JobKind.PROVISION else TenantStatus.DELETING
+    Tenant.objects.filter(pk=tenant.pk).update(
+        status=status, error=job.error, updated_at=timezone.now())
+    resolution.invalidate()
+
+
+def _drop_owned_database(tenant: Tenant) -> str:
+    try:
+        registry.unregister(tenant.slug)
+        dbops.drop_database(tenant.server_id, tenant.database)
+    except Exception as exc:  # the watchdog sweeps it later; say so in the error
+        logger.exception("could not drop %s on %s", tenant.database, tenant.server_id)
+        return f" (database cleanup pending: {exc})"
+    return ""
+
+
+def job_requeue(*, job: ProvisioningJob) -> bool:
+    """Put a stalled job back to pending (compare-and-set); True if this call did it.
+
+    A job no worker ever picked up counts the lost delivery as an attempt, so a
+    job cannot wait forever: after PROVISIONING_MAX_ATTEMPTS it fails.
+    """
+    lost = 1 if job.status == JobStatus.PENDING else 0
+    return bool(ProvisioningJob.objects
+                .filter(pk=job.pk, status=job.status, heartbeat_at=job.heartbeat_at, queued_at=job.queued_at)
+                .update(status=JobStatus.PENDING, heartbeat_at=None, queued_at=timezone.now(),
+                        attempts=job.attempts + lost))
+
+
+def _try_lock(job_id: int) -> bool:
+    with connections[CONTROL].cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", [LOCK_NAMESPACE, job_id])
+        return bool(cursor.fetchone()[0])
+
+
+def _unlock(job_id: int) -> None:
+    with connections[CONTROL].cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [LOCK_NAMESPACE, job_id])

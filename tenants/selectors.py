@@ -1,0 +1,54 @@
+"""Reads of the control plane."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.db.models import Count, Q, QuerySet
+
+from routers.spec import TenantSpec
+from tenants.models import DatabaseServer, JobStatus, ProvisioningJob, Tenant, TenantStatus
+
+LIVE = ~Q(status=TenantStatus.DELETED)
+
+
+def tenant_spec(tenant: Tenant) -> TenantSpec:
+    return TenantSpec(tenant.slug, tenant.server_id, tenant.database)
+
+
+def tenant_get(*, slug: str) -> Tenant | None:
+    """Return the live (not deleted) tenant with `slug`."""
+    return Tenant.objects.filter(LIVE, slug=slug).first()
+
+
+def tenant_list() -> QuerySet[Tenant]:
+    return Tenant.objects.filter(LIVE).prefetch_related("domains").order_by("slug")
+
+
+def tenant_slug_for_domain(*, domain: str) -> str | None:
+    return (Tenant.objects.filter(LIVE, domains__domain=domain)
+            .values_list("slug", flat=True).first())
+
+
+def server_loads() -> dict[str, int]:
+    """Return live tenant counts per configured server."""
+    rows = DatabaseServer.objects.filter(configured=True).annotate(
+        live=Count("tenants", filter=~Q(tenants__status=TenantStatus.DELETED)))
+    return {row.name: row.live for row in rows}
+
+
+def placement_candidates() -> QuerySet[DatabaseServer]:
+    return (DatabaseServer.objects.filter(configured=True, accepts_tenants=True)
+            .annotate(live=Count("tenants", filter=~Q(tenants__status=TenantStatus.DELETED)))
+            .order_by("live", "name"))
+
+
+def stalled_jobs(*, heartbeat_before: datetime) -> QuerySet[ProvisioningJob]:
+    """Jobs that should be making progress but have not reported in time."""
+    running = Q(status=JobStatus.RUNNING, heartbeat_at__lt=heartbeat_before)
+    never_started = Q(status=JobStatus.PENDING, queued_at__lt=heartbeat_before)
+    return ProvisioningJob.objects.filter(running | never_started).select_related("tenant")
+
+
+def latest_job(*, tenant: Tenant) -> ProvisioningJob | None:
+    return tenant.jobs.order_by("-created_at").first()
