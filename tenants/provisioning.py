@@ -33,14 +33,32 @@ LOCK_NAMESPACE = 0x7E5  # pg_advisory_lock(namespace, job id)
 DATABASE_STEPS = ("create_database", "admin_user")
 
 
+def cloning() -> bool:
+    """True for template cloning (default); False replays migrations (the slow fallback)."""
+    return settings.TENANT_PROVISIONING_STRATEGY != "migrate"
+
+
 def step_template(tenant: Tenant, job: ProvisioningJob) -> None:
-    ensure_template(tenant.server_id)
+    if cloning():
+        ensure_template(tenant.server_id)
 
 
 def step_create_database(tenant: Tenant, job: ProvisioningJob) -> None:
     if not dbops.database_exists(tenant.server_id, tenant.database):
-        dbops.create_database(tenant.server_id, tenant.database, template=settings.TENANT_TEMPLATE_DB)
+        template = settings.TENANT_TEMPLATE_DB if cloning() else None
+        dbops.create_database(tenant.server_id, tenant.database, template=template)
+        if not cloning():
+            _migrate(tenant)
     dbops.apply_database_settings(tenant.server_id, tenant.database)
+
+
+def _migrate(tenant: Tenant) -> None:
+    from django.core.management import call_command
+
+    spec = selectors.tenant_spec(tenant)
+    registry.ensure_registered(spec)
+    call_command("migrate", database=spec.direct_alias, verbosity=0, interactive=False)
+    connections[spec.direct_alias].close()
 
 
 def step_admin_user(tenant: Tenant, job: ProvisioningJob) -> None:

@@ -110,7 +110,9 @@ TENANT_CACHE_TTL_SECONDS = env.int("TENANT_CACHE_TTL_SECONDS", default=300)
 TENANT_CACHE_CHECK_SECONDS = env.float("TENANT_CACHE_CHECK_SECONDS", default=1.0)
 TENANT_RETRY_AFTER_SECONDS = env.int("TENANT_RETRY_AFTER_SECONDS", default=2)
 
-# Provisioning state machine (tenants/provisioning.py).
+# Provisioning state machine (tenants/provisioning.py). "clone" copies the
+# per-server template database; "migrate" replays every migration (slow fallback).
+TENANT_PROVISIONING_STRATEGY = env.str("TENANT_PROVISIONING_STRATEGY", default="clone")
 PROVISIONING_STALL_SECONDS = env.int("PROVISIONING_STALL_SECONDS", default=60)
 PROVISIONING_MAX_ATTEMPTS = env.int("PROVISIONING_MAX_ATTEMPTS", default=3)
 # Fault-injection for chaos tests and drills: pause after each step. Keep 0.
