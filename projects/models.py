@@ -141,6 +141,8 @@ class Export(models.Model):
     rows_done = models.PositiveIntegerField(default=0)
     rows_total = models.PositiveIntegerField(default=0)
     file_name = models.CharField(max_length=255, blank=True, default="")
+    # The CSV itself stays in the tenant's database like every other byte of its data.
+    content = models.TextField(blank=True, default="")
     error = models.TextField(blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)

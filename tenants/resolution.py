@@ -98,3 +98,9 @@ def _check_generation() -> None:
             _domains.clear()
             _generation[0] = current
         _generation[1] = now
+
+
+def active_spec(slug: str) -> TenantSpec | None:
+    """Return the spec of an active tenant (TENANT_SPEC_RESOLVER for Celery tasks)."""
+    resolved = lookup(slug)
+    return resolved.spec if resolved and resolved.status == TenantStatus.ACTIVE else None

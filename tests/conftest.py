@@ -169,11 +169,23 @@ def tenant_world(
 def tenants(
     tenant_world: dict[str, TenantSpec], django_db_blocker: pytest.FixtureRequest
 ) -> Iterator[dict[str, TenantSpec]]:
-    """The two-tenant world, emptied after each test."""
+    """The two-tenant world, emptied (database and cache) around each test."""
     with django_db_blocker.unblock():  # type: ignore[attr-defined]
+        _clear_tenant_caches(tenant_world)
         yield tenant_world
         for spec in tenant_world.values():
             truncate_tenant(spec)
+        _clear_tenant_caches(tenant_world)
+
+
+def _clear_tenant_caches(world: dict[str, TenantSpec]) -> None:
+    from django.core.cache import cache
+
+    from routers import tenant_context
+
+    for spec in world.values():
+        with tenant_context(spec):
+            cache.delete_pattern("*")  # the key function scopes the pattern to this tenant
 
 
 # --- Control plane -----------------------------------------------------------------

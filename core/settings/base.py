@@ -112,6 +112,8 @@ TENANT_RETRY_AFTER_SECONDS = env.int("TENANT_RETRY_AFTER_SECONDS", default=2)
 
 # Provisioning state machine (tenants/provisioning.py). "clone" copies the
 # per-server template database; "migrate" replays every migration (slow fallback).
+# slug -> TenantSpec of a tenant that may run work (routers.tasks.TenantTask).
+TENANT_SPEC_RESOLVER = "tenants.resolution.active_spec"
 TENANT_PROVISIONING_STRATEGY = env.str("TENANT_PROVISIONING_STRATEGY", default="clone")
 PROVISIONING_STALL_SECONDS = env.int("PROVISIONING_STALL_SECONDS", default=60)
 PROVISIONING_MAX_ATTEMPTS = env.int("PROVISIONING_MAX_ATTEMPTS", default=3)
@@ -189,6 +191,15 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "core.errors.api_exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_THROTTLE_CLASSES": ["projects.api.throttles.TenantRateThrottle",
+                                 "projects.api.throttles.TenantUserRateThrottle"],
+    "DEFAULT_PAGINATION_CLASS": "projects.api.pagination.IdCursorPagination",
+    "PAGE_SIZE": 50,
+}
+# Per-tenant rate limits (DRF throttles on the Redis cache; keys are tenant-scoped).
+TENANT_THROTTLE_RATES = {
+    "tenant": env.str("TENANT_RATE_LIMIT", default="6000/min"),
+    "tenant_user": env.str("TENANT_USER_RATE_LIMIT", default="1200/min"),
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Tessera API",

@@ -138,7 +138,9 @@ def app_pidfile(name: str) -> Path:
 def app_command(name: str) -> list[str]:
     python = sys.executable
     if name == "worker":
-        return [python, "-m", "celery", "-A", "core", "worker", "--loglevel=INFO",
+        # -B: embedded beat runs the provisioning watchdog every 15 s.
+        return [python, "-m", "celery", "-A", "core", "worker", "-B", "--loglevel=INFO",
+                "--schedule", str(config.RUN_DIR / "celerybeat-schedule"),
                 "--concurrency=2", "--without-gossip", "--without-mingle", "-n", "tessera-local@%h"]
     return [python, "-m", "gunicorn", "-c", str(config.ROOT / "infra/production/gunicorn.conf.py"),
             "--bind", f"127.0.0.1:{config.WEB_PORT}", "core.wsgi:application"]

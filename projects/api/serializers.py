@@ -1,0 +1,119 @@
+"""Serializers of the tenant product API (writes go through projects.services)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from rest_framework import serializers
+
+from projects.models import Comment, Export, Priority, Project, Role, Task, TaskStatus
+
+
+class UserSerializer(serializers.ModelSerializer):
+    is_admin = serializers.BooleanField(source="is_staff", read_only=True)
+
+    class Meta:
+        model = get_user_model()
+        fields = ["id", "username", "email", "first_name", "last_name", "is_admin"]
+
+
+class UserCreateSerializer(serializers.Serializer):
+    username = serializers.CharField(max_length=150)
+    password = serializers.CharField(min_length=8, max_length=128, write_only=True)
+    email = serializers.EmailField(required=False, default="")
+    first_name = serializers.CharField(required=False, default="", max_length=150)
+    last_name = serializers.CharField(required=False, default="", max_length=150)
+    is_admin = serializers.BooleanField(required=False, default=False)
+
+
+class ProjectSerializer(serializers.ModelSerializer):
+    my_role = serializers.CharField(read_only=True, allow_null=True)
+    # Uniqueness is answered with 409 by the service, not as a 400 here.
+    key = serializers.RegexField(r"^[A-Z][A-Z0-9]{1,9}$", max_length=10, error_messages={
+        "invalid": "2-10 capitals or digits, starting with a letter."})
+
+    class Meta:
+        model = Project
+        fields = ["id", "name", "key", "description", "archived", "my_role", "created_at", "updated_at"]
+        read_only_fields = ["id", "created_at", "updated_at"]
+
+
+class MemberSerializer(serializers.Serializer):
+    user = serializers.IntegerField()
+    role = serializers.ChoiceField(choices=Role.choices, allow_null=True)
+
+
+class UserRefSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    username = serializers.CharField()
+
+
+class TaskSerializer(serializers.ModelSerializer):
+    project_key = serializers.CharField(source="project.key", read_only=True)
+    assignee_detail = UserRefSerializer(source="assignee", read_only=True, allow_null=True)
+    reporter = UserRefSerializer(read_only=True, allow_null=True)
+    comment_count = serializers.IntegerField(read_only=True, default=0)
+    status = serializers.ChoiceField(choices=TaskStatus.choices, default=TaskStatus.TODO)
+    priority = serializers.ChoiceField(choices=Priority.choices, default=Priority.MEDIUM)
+    tags = serializers.ListField(child=serializers.RegexField(r"^[\w-]{1,50}$"), max_length=20,
+                                 required=False, default=list)
+    custom_fields = serializers.DictField(required=False, default=dict)
+
+    class Meta:
+        model = Task
+        fields = ["id", "project", "project_key", "title", "description", "status", "priority", "assignee",
+                  "assignee_detail", "reporter", "tags", "custom_fields", "due_date", "comment_count",
+                  "created_at", "updated_at"]
+        read_only_fields = ["id", "created_at", "updated_at"]
+
+    def validate_project(self, project: Project) -> Project:
+        visible = self.context["visible_projects"]
+        if not visible.filter(pk=project.pk).exists():
+            raise serializers.ValidationError("No such project.")
+        role = visible.filter(pk=project.pk).values_list("my_role", flat=True).first()
+        user = self.context["request"].user
+        if not user.is_staff and role not in (Role.ADMIN, Role.MEMBER):
+            raise serializers.ValidationError("Viewers cannot add tasks to this project.")
+        return project
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        assignee = attrs.get("assignee")
+        project = attrs.get("project") or getattr(self.instance, "project", None)
+        if assignee is not None and project is not None and not (
+                assignee.is_staff or project.memberships.filter(user=assignee).exists()):
+            raise serializers.ValidationError({"assignee": ["The assignee must be a member of the project."]})
+        return attrs
+
+
+class CommentSerializer(serializers.ModelSerializer):
+    author = UserRefSerializer(read_only=True, allow_null=True)
+
+    class Meta:
+        model = Comment
+        fields = ["id", "task", "author", "body", "created_at"]
+        read_only_fields = ["id", "task", "author", "created_at"]
+
+
+class ExportSerializer(serializers.ModelSerializer):
+    progress = serializers.SerializerMethodField()
+    download_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Export
+        fields = ["id", "status", "filters", "rows_done", "rows_total", "progress", "file_name", "error",
+                  "created_at", "finished_at", "download_url"]
+        read_only_fields = fields
+
+    def get_progress(self, export: Export) -> float:
+        if export.status == "done":
+            return 1.0
+        return round(export.rows_done / export.rows_total, 3) if export.rows_total else 0.0
+
+    def get_download_url(self, export: Export) -> str | None:
+        return f"/api/exports/{export.pk}/download/" if export.status == "done" else None
+
+
+class ExportRequestSerializer(serializers.Serializer):
+    project = serializers.IntegerField(required=False, min_value=1)
+    status = serializers.ChoiceField(choices=TaskStatus.choices, required=False)

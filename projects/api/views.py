@@ -1,0 +1,196 @@
+"""Tenant product API: users, projects, tasks, comments, exports.
+
+Views are thin: query sets come from `projects.selectors` (already limited to
+what the user may see, so a foreign project is 404 like another tenant's),
+writes go through `projects.services`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.db.models import QuerySet
+from django.http import HttpResponse
+from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema, extend_schema_view
+from rest_framework import mixins, status
+from rest_framework.decorators import action
+from rest_framework.filters import OrderingFilter
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.viewsets import GenericViewSet, ModelViewSet
+
+from projects import selectors, services
+from projects.api.filters import TaskFilter
+from projects.api.pagination import IdCursorPagination, TaskCursorPagination
+from projects.api.permissions import IsTenantAdminOrReadOnly, ProjectPermission, TaskPermission
+from projects.api.serializers import (
+    CommentSerializer,
+    ExportRequestSerializer,
+    ExportSerializer,
+    MemberSerializer,
+    ProjectSerializer,
+    TaskSerializer,
+    UserCreateSerializer,
+    UserSerializer,
+)
+from projects.models import Comment, Export, Project, ProjectMembership, Task
+
+
+@extend_schema(tags=["users"])
+class UserViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, GenericViewSet):
+    """The tenant's users; tenant admins add users."""
+
+    serializer_class = UserSerializer
+    permission_classes = [IsAuthenticated, IsTenantAdminOrReadOnly]
+    pagination_class = IdCursorPagination
+
+    def get_queryset(self) -> QuerySet[Any]:
+        return get_user_model().objects.filter(is_active=True).order_by("id")
+
+    @extend_schema(request=UserCreateSerializer, responses={201: UserSerializer})
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        data = UserCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        user = services.user_create(**data.validated_data)
+        return Response(UserSerializer(user).data, status=status.HTTP_201_CREATED)
+
+
+@extend_schema(tags=["projects"])
+class ProjectViewSet(ModelViewSet):
+    serializer_class = ProjectSerializer
+    permission_classes = [IsAuthenticated, ProjectPermission]
+    pagination_class = IdCursorPagination
+
+    def get_queryset(self) -> QuerySet[Project]:
+        return selectors.projects_for(user=self.request.user)
+
+    @extend_schema(examples=[OpenApiExample("new project", request_only=True,
+                                            value={"name": "Website", "key": "WEB", "description": "Relaunch"})])
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        data = self.get_serializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        project = services.project_create(creator=request.user, **_project_fields(data.validated_data))
+        return Response(self.get_serializer(self.get_queryset().get(pk=project.pk)).data,
+                        status=status.HTTP_201_CREATED)
+
+    def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        project = self.get_object()
+        data = self.get_serializer(project, data=request.data, partial=kwargs.get("partial", False))
+        data.is_valid(raise_exception=True)
+        services.project_update(project=project, **data.validated_data)
+        return Response(self.get_serializer(self.get_queryset().get(pk=project.pk)).data)
+
+    def perform_destroy(self, instance: Project) -> None:
+        services.project_delete(project=instance)
+
+    @extend_schema(responses={200: {"type": "object"}})
+    @action(detail=True, methods=["get"])
+    def stats(self, request: Request, pk: str) -> Response:
+        """Task counts by status, open, overdue and unassigned (cached per tenant in Redis)."""
+        return Response(selectors.project_stats(project=self.get_object()))
+
+    @extend_schema(request=MemberSerializer, responses={200: MemberSerializer(many=True)})
+    @action(detail=True, methods=["get", "post"])
+    def members(self, request: Request, pk: str) -> Response:
+        """List members; project admins add, change (`role`) or remove (`role: null`) one."""
+        project = self.get_object()
+        if request.method == "POST":
+            data = MemberSerializer(data=request.data)
+            data.is_valid(raise_exception=True)
+            services.membership_set(project=project, user_id=data.validated_data["user"],
+                                    role=data.validated_data["role"])
+        rows = ProjectMembership.objects.filter(project=project).order_by("user_id").values("user", "role")
+        return Response(list(rows))
+
+
+def _project_fields(data: dict[str, Any]) -> dict[str, Any]:
+    return {key: data[key] for key in ("name", "key", "description") if key in data}
+
+
+@extend_schema_view(list=extend_schema(parameters=[
+    OpenApiParameter("search", str, description="Full-text search in title and description, best match first"),
+    OpenApiParameter("page_size", int, description="1-100 (default 50)"),
+]))
+@extend_schema(tags=["tasks"])
+class TaskViewSet(ModelViewSet):
+    serializer_class = TaskSerializer
+    permission_classes = [IsAuthenticated, TaskPermission]
+    pagination_class = TaskCursorPagination
+    filter_backends = [DjangoFilterBackend, OrderingFilter]
+    filterset_class = TaskFilter
+    ordering_fields = ["created_at", "updated_at", "due_date", "priority", "id"]
+
+    def get_queryset(self) -> QuerySet[Task]:
+        return selectors.tasks_for(user=self.request.user)
+
+    def get_serializer_context(self) -> dict[str, Any]:
+        return {**super().get_serializer_context(), "visible_projects": selectors.projects_for(
+            user=self.request.user)}
+
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        data = self.get_serializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        task = services.task_create(reporter=request.user, **data.validated_data)
+        return Response(self.get_serializer(self.get_queryset().get(pk=task.pk)).data,
+                        status=status.HTTP_201_CREATED)
+
+    def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        task = self.get_object()
+        data = self.get_serializer(task, data=request.data, partial=kwargs.get("partial", False))
+        data.is_valid(raise_exception=True)
+        services.task_update(task=task, **data.validated_data)
+        return Response(self.get_serializer(self.get_queryset().get(pk=task.pk)).data)
+
+    def perform_destroy(self, instance: Task) -> None:
+        services.task_delete(task=instance)
+
+    @extend_schema(request=CommentSerializer, responses={200: CommentSerializer(many=True),
+                                                         201: CommentSerializer})
+    @action(detail=True, methods=["get", "post"], pagination_class=IdCursorPagination,
+            filter_backends=[], permission_classes=[IsAuthenticated, TaskPermission])
+    def comments(self, request: Request, pk: str) -> Response:
+        """The task's comments, oldest first; members add comments."""
+        task = self.get_object()
+        if request.method == "POST":
+            data = CommentSerializer(data=request.data)
+            data.is_valid(raise_exception=True)
+            comment = services.comment_create(task=task, author=request.user, body=data.validated_data["body"])
+            return Response(CommentSerializer(comment).data, status=status.HTTP_201_CREATED)
+        page = self.paginate_queryset(Comment.objects.for_list().filter(task=task))
+        return self.get_paginated_response(CommentSerializer(page, many=True).data)
+
+
+@extend_schema(tags=["exports"])
+class ExportViewSet(mixins.CreateModelMixin, mixins.RetrieveModelMixin, mixins.ListModelMixin, GenericViewSet):
+    """CSV exports of tasks, written by a Celery worker; poll `progress`, then download."""
+
+    serializer_class = ExportSerializer
+    permission_classes = [IsAuthenticated]
+    pagination_class = IdCursorPagination
+
+    def get_queryset(self) -> QuerySet[Export]:
+        exports = Export.objects.defer("content").order_by("id")
+        user = self.request.user
+        return exports if user.is_staff else exports.filter(requested_by=user)
+
+    @extend_schema(request=ExportRequestSerializer, responses={202: ExportSerializer})
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        data = ExportRequestSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        export = services.export_request(user=request.user, filters=data.validated_data)
+        return Response(ExportSerializer(export).data, status=status.HTTP_202_ACCEPTED)
+
+    @extend_schema(responses={(200, "text/csv"): str})
+    @action(detail=True, methods=["get"])
+    def download(self, request: Request, pk: str) -> HttpResponse:
+        export = self.get_object()
+        if export.status != "done":
+            return Response({"code": "export_not_ready", "detail": f"The export is {export.status}."},
+                            status=status.HTTP_409_CONFLICT)
+        content = Export.objects.values_list("content", flat=True).get(pk=export.pk)
+        response = HttpResponse(content, content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="{export.file_name}"'
+        return response

@@ -1,0 +1,65 @@
+"""Reads of the product, including the cached project statistics."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.cache import cache
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
+
+from projects.models import Project, ProjectMembership, Task
+
+STATS_TIMEOUT = 300
+
+
+def projects_for(*, user: Any) -> QuerySet[Project]:
+    """Projects `user` can see, with their role on each, in one query."""
+    role = ProjectMembership.objects.filter(project=OuterRef("pk"), user=user).values("role")[:1]
+    return Project.objects.visible_to(user).annotate(my_role=Subquery(role)).order_by("id")
+
+
+def tasks_for(*, user: Any) -> QuerySet[Task]:
+    role = ProjectMembership.objects.filter(project=OuterRef("project_id"), user=user).values("role")[:1]
+    return (Task.objects.visible_to(user).for_list()
+            .annotate(my_role=Subquery(role), comment_count=Count("comments", distinct=True)))
+
+
+def tasks_for_export(*, user: Any, filters: dict[str, Any]) -> QuerySet[Task]:
+    tasks = Task.objects.visible_to(user).select_related("project", "assignee") if user else Task.objects.none()
+    if filters.get("project"):
+        tasks = tasks.filter(project_id=filters["project"])
+    if filters.get("status"):
+        tasks = tasks.filter(status=filters["status"])
+    return tasks
+
+
+def _stats_key(project_id: int) -> str:
+    return f"project-stats:{project_id}"
+
+
+def project_stats(*, project: Project) -> dict[str, Any]:
+    """Task counts by status and priority; cached per tenant, recomputed when missing."""
+    cached = cache.get(_stats_key(project.pk))
+    if cached is not None:
+        return {**cached, "cached": True}
+    by_status = dict(project.tasks.values_list("status").annotate(n=Count("id")).order_by())
+    aggregates = project.tasks.aggregate(
+        total=Count("id"),
+        open=Count("id", filter=Q(status__in=["todo", "in_progress"])),
+        overdue=Count("id", filter=Q(status__in=["todo", "in_progress"], due_date__lt=_today())),
+        unassigned=Count("id", filter=Q(assignee__isnull=True)),
+    )
+    members = project.memberships.count()
+    stats = {"project": project.pk, "by_status": by_status, **aggregates, "members": members}
+    cache.set(_stats_key(project.pk), stats, STATS_TIMEOUT)
+    return {**stats, "cached": False}
+
+
+def project_stats_forget(*, project_id: int) -> None:
+    cache.delete(_stats_key(project_id))
+
+
+def _today() -> Any:
+    from django.utils import timezone
+
+    return timezone.localdate()

@@ -1,0 +1,155 @@
+"""Writes of the product: projects, members, tasks, comments, exports, users.
+
+All run inside the request's (or task's) tenant context; transactions name
+the tenant database through `tenant_atomic()`.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import date
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.db import IntegrityError
+from django.utils import timezone
+
+from core.errors import ApiError, Conflict
+from projects import selectors
+from projects.models import Comment, Export, ExportStatus, Project, ProjectMembership, Role, Task
+from routers import tenant_atomic, tenant_on_commit
+
+EXPORT_BATCH = 500
+EXPORT_COLUMNS = ["id", "project", "title", "status", "priority", "assignee", "tags", "due_date", "created_at"]
+
+
+def user_create(*, username: str, password: str, email: str = "", is_admin: bool = False,
+                first_name: str = "", last_name: str = "") -> Any:
+    users = get_user_model().objects
+    if users.filter(username=username).exists():
+        raise Conflict(f"User '{username}' already exists.", code="user_exists")
+    return users.create_user(username=username, password=password, email=email, is_staff=is_admin,
+                             first_name=first_name, last_name=last_name)
+
+
+def project_create(*, creator: Any, name: str, key: str, description: str = "") -> Project:
+    """Create a project; its creator becomes its admin."""
+    try:
+        with tenant_atomic():
+            project = Project.objects.create(name=name, key=key, description=description)
+            ProjectMembership.objects.create(project=project, user=creator, role=Role.ADMIN)
+    except IntegrityError:
+        raise Conflict(f"A project with key '{key}' already exists.", code="project_exists") from None
+    return project
+
+
+def project_update(*, project: Project, **fields: Any) -> Project:
+    for name, value in fields.items():
+        setattr(project, name, value)
+    try:
+        with tenant_atomic():
+            project.save(update_fields=[*fields, "updated_at"])
+    except IntegrityError:
+        raise Conflict("A project with that key already exists.", code="project_exists") from None
+    selectors.project_stats_forget(project_id=project.pk)
+    return project
+
+
+def project_delete(*, project: Project) -> None:
+    project_id = project.pk
+    with tenant_atomic():
+        project.delete()
+    selectors.project_stats_forget(project_id=project_id)
+
+
+def membership_set(*, project: Project, user_id: int, role: str | None) -> None:
+    """Add, change or (role None) remove a member."""
+    if not get_user_model().objects.filter(pk=user_id).exists():
+        raise ApiError("No such user.", code="validation_error", fields={"user": ["No such user."]})
+    with tenant_atomic():
+        if role is None:
+            ProjectMembership.objects.filter(project=project, user_id=user_id).delete()
+        else:
+            ProjectMembership.objects.update_or_create(project=project, user_id=user_id, defaults={"role": role})
+
+
+def task_create(*, reporter: Any, **fields: Any) -> Task:
+    with tenant_atomic():
+        task = Task.objects.create(reporter=reporter, **fields)
+    selectors.project_stats_forget(project_id=task.project_id)
+    return Task.objects.for_list().get(pk=task.pk)
+
+
+def task_update(*, task: Task, **fields: Any) -> Task:
+    old_project = task.project_id
+    for name, value in fields.items():
+        setattr(task, name, value)
+    with tenant_atomic():
+        task.save(update_fields=[*fields, "updated_at"])
+    for project_id in {old_project, task.project_id}:
+        selectors.project_stats_forget(project_id=project_id)
+    return Task.objects.for_list().get(pk=task.pk)
+
+
+def task_delete(*, task: Task) -> None:
+    project_id = task.project_id
+    with tenant_atomic():
+        task.delete()
+    selectors.project_stats_forget(project_id=project_id)
+
+
+def comment_create(*, task: Task, author: Any, body: str) -> Comment:
+    with tenant_atomic():
+        comment = Comment.objects.create(task=task, author=author, body=body)
+    return Comment.objects.for_list().get(pk=comment.pk)
+
+
+def export_request(*, user: Any, filters: dict[str, Any]) -> Export:
+    """Record an export and queue it once the row is committed."""
+    from projects.tasks import run_export
+
+    with tenant_atomic():
+        export = Export.objects.create(requested_by=user, filters=filters)
+        tenant_on_commit(lambda: run_export.delay(export.pk))
+    return export
+
+
+def export_run(*, export_id: int) -> Export:
+    """Write the CSV of the tasks the requester may see, in batches, reporting progress."""
+    export = Export.objects.select_related("requested_by").get(pk=export_id)
+    if export.status == ExportStatus.DONE:
+        return export
+    Export.objects.filter(pk=export.pk).update(status=ExportStatus.RUNNING)
+    try:
+        content, total = _export_csv(export)
+    except Exception as exc:
+        Export.objects.filter(pk=export.pk).update(status=ExportStatus.FAILED, error=str(exc)[:2000],
+                                                   finished_at=timezone.now())
+        raise
+    Export.objects.filter(pk=export.pk).update(
+        status=ExportStatus.DONE, content=content, rows_done=total, rows_total=total,
+        file_name=f"tasks-{date.today().isoformat()}-{export.pk}.csv", finished_at=timezone.now())
+    export.refresh_from_db()
+    return export
+
+
+def _export_csv(export: Export) -> tuple[str, int]:
+    tasks = selectors.tasks_for_export(user=export.requested_by, filters=export.filters)
+    total = tasks.count()
+    Export.objects.filter(pk=export.pk).update(rows_total=total)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(EXPORT_COLUMNS)
+    done, last_id = 0, 0
+    while True:
+        batch = list(tasks.filter(id__gt=last_id).order_by("id")[:EXPORT_BATCH])
+        if not batch:
+            break
+        for task in batch:
+            writer.writerow([task.pk, task.project.key, task.title, task.status, task.priority,
+                             task.assignee.username if task.assignee else "", " ".join(task.tags),
+                             task.due_date or "", task.created_at.isoformat()])
+        done, last_id = done + len(batch), batch[-1].pk
+        Export.objects.filter(pk=export.pk).update(rows_done=done)
+    return buffer.getvalue(), done

@@ -1,0 +1,13 @@
+"""Celery tasks of the product (thin: they call services, inside the tenant)."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from projects import services
+from routers.tasks import TenantTask
+
+
+@shared_task(base=TenantTask, name="projects.run_export", acks_late=True)
+def run_export(export_id: int) -> int:
+    return services.export_run(export_id=export_id).rows_done

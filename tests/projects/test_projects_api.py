@@ -1,0 +1,87 @@
+"""Projects, members, users and auth endpoints: happy paths, validation, permissions."""
+
+from __future__ import annotations
+
+from tests.projects.conftest import TenantWorld, as_user
+
+
+def test_sign_in_and_me(product: dict[str, TenantWorld]) -> None:
+    anon = as_user(product["alpha"], "nobody")
+    token = anon.post("/api/auth/token/", {"username": "member-alpha", "password": "password-123"})
+    assert token.status_code == 200
+    me = as_user(product["alpha"], "member").get("/api/me/").json()
+    assert me["username"] == "member-alpha" and me["is_admin"] is False
+    wrong = anon.post("/api/auth/token/", {"username": "member-alpha", "password": "nope"})
+    assert wrong.status_code == 401 and wrong.json()["code"] == "authentication_failed"
+    missing = anon.post("/api/auth/token/", {"username": "member-alpha"})
+    assert missing.status_code == 400 and "password" in missing.json()["fields"]
+    assert anon.get("/api/me/").status_code == 401
+
+
+def test_projects_list_shows_only_member_projects_with_the_users_role(product: dict[str, TenantWorld]) -> None:
+    alpha = product["alpha"]
+    member = as_user(alpha, "member").get("/api/projects/").json()
+    assert [(p["key"], p["my_role"]) for p in member["results"]] == [("MAIN", "member")]
+    admin_keys = {p["key"] for p in as_user(alpha, "admin").get("/api/projects/").json()["results"]}
+    assert admin_keys == {"MAIN", "SECRET"}
+    assert as_user(alpha, "outsider").get("/api/projects/").json()["results"] == []
+
+
+def test_create_update_delete_a_project(product: dict[str, TenantWorld]) -> None:
+    member = as_user(product["alpha"], "member")
+    created = member.post("/api/projects/", {"name": "Docs", "key": "DOCS", "description": "x"})
+    assert created.status_code == 201 and created.json()["my_role"] == "admin"
+    pid = created.json()["id"]
+    assert member.post("/api/projects/", {"name": "Again", "key": "DOCS"}).json()["code"] == "project_exists"
+    bad = member.post("/api/projects/", {"name": "Bad", "key": "lower"})
+    assert bad.status_code == 400 and "key" in bad.json()["fields"]
+    renamed = member.patch(f"/api/projects/{pid}/", {"name": "Documentation"})
+    assert renamed.status_code == 200 and renamed.json()["name"] == "Documentation"
+    assert member.delete(f"/api/projects/{pid}/").status_code == 204
+    assert member.get(f"/api/projects/{pid}/").status_code == 404
+
+
+def test_only_project_admins_change_a_project(product: dict[str, TenantWorld]) -> None:
+    alpha = product["alpha"]
+    pid = alpha.project.pk
+    for who in ("member", "viewer"):
+        response = as_user(alpha, who).patch(f"/api/projects/{pid}/", {"name": "hijacked"})
+        assert response.status_code == 403 and response.json()["code"] == "permission_denied"
+    assert as_user(alpha, "admin").patch(f"/api/projects/{pid}/", {"archived": True}).json()["archived"] is True
+
+
+def test_a_project_you_are_not_in_is_404(product: dict[str, TenantWorld]) -> None:
+    alpha = product["alpha"]
+    response = as_user(alpha, "member").get(f"/api/projects/{alpha.hidden.pk}/")
+    assert response.status_code == 404 and response.json()["code"] == "not_found"
+
+
+def test_project_admins_manage_members(product: dict[str, TenantWorld]) -> None:
+    alpha = product["alpha"]
+    admin, outsider = as_user(alpha, "admin"), alpha.users["outsider"]
+    pid = alpha.project.pk
+    rows = admin.post(f"/api/projects/{pid}/members/", {"user": outsider.pk, "role": "viewer"}).json()
+    assert {"user": outsider.pk, "role": "viewer"} in rows
+    assert as_user(alpha, "outsider").get(f"/api/projects/{pid}/").json()["my_role"] == "viewer"
+    denied = as_user(alpha, "member").post(f"/api/projects/{pid}/members/", {"user": outsider.pk, "role": "admin"})
+    assert denied.status_code == 403
+    admin.post(f"/api/projects/{pid}/members/", {"user": outsider.pk, "role": None})
+    assert as_user(alpha, "outsider").get(f"/api/projects/{pid}/").status_code == 404
+    unknown = admin.post(f"/api/projects/{pid}/members/", {"user": 99999, "role": "member"})
+    assert unknown.status_code == 400
+
+
+def test_tenant_admins_manage_users(product: dict[str, TenantWorld]) -> None:
+    alpha = product["alpha"]
+    listed = as_user(alpha, "member").get("/api/users/").json()["results"]
+    assert {u["username"] for u in listed} >= {"admin-alpha", "member-alpha"}
+    assert all("password" not in u for u in listed)
+    new_user = {"username": "dave", "password": "dave-pass-1", "email": "dave@alpha.test"}
+    assert as_user(alpha, "member").post("/api/users/", new_user).status_code == 403
+    created = as_user(alpha, "admin").post("/api/users/", new_user)
+    assert created.status_code == 201 and created.json()["username"] == "dave"
+    assert as_user(alpha, "admin").post("/api/users/", new_user).status_code == 409
+    short = as_user(alpha, "admin").post("/api/users/", {"username": "eve", "password": "x"})
+    assert short.status_code == 400 and "password" in short.json()["fields"]
+    token = as_user(alpha, "nobody").post("/api/auth/token/", {"username": "dave", "password": "dave-pass-1"})
+    assert token.status_code == 200
