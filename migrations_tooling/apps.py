@@ -3,3 +3,7 @@ from django.apps import AppConfig
 
 class MigrationsToolingConfig(AppConfig):
     name = "migrations_tooling"
+    verbose_name = "Fleet migrations"
+
+    def ready(self) -> None:
+        from migrations_tooling import backfills  # noqa: F401  (registers the project's backfills)

@@ -8,13 +8,14 @@ endpoint and credentials, then the pooling policy of its alias class.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import threading
 from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.db import connections
+from django.db import DatabaseError, connections
 
 from core.dbservers import Endpoint, ServerConfig, configured_servers
 from routers.exceptions import InvalidTenantSpec
@@ -127,8 +128,13 @@ def _unregister_locked(slug: str) -> None:
     spec = _registered.pop(slug, None)
     if spec is None:
         return
+    mine = {wrapper.alias: wrapper for wrapper in connections.all(initialized_only=True)}
     for alias in aliases_of(spec):
-        budget.forget(alias)
+        budget.forget(alias)  # other threads' idle connections
+        if alias in mine:  # this thread's: close it and drop the cached wrapper
+            with contextlib.suppress(DatabaseError):
+                mine[alias].close()
+            del connections[alias]
         if alias in connections.settings:
             del connections.settings[alias]
         _alias_meta.pop(alias, None)

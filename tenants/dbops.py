@@ -52,8 +52,14 @@ def create_database(server: str, name: str, *, template: str | None = None) -> N
 
 
 def drop_database(server: str, name: str) -> None:
-    """Drop `name` on `server` if it exists, disconnecting its sessions first."""
+    """Drop `name` on `server` if it exists (templates too), disconnecting its sessions first."""
     with server_connection(server) as conn, conn.cursor() as cursor:
+        cursor.execute("SELECT datistemplate FROM pg_database WHERE datname = %s", [name])
+        row = cursor.fetchone()
+        if row is None:
+            return
+        if row[0]:
+            cursor.execute(sql.SQL("ALTER DATABASE {} WITH IS_TEMPLATE false").format(sql.Identifier(name)))
         cursor.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
 
 

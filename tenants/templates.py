@@ -27,9 +27,13 @@ FINGERPRINT_PREFIX = "tessera-migrations:"
 LOCK_KEY = 0x7E55E7A  # advisory lock id for template rebuilds on a server
 
 
-@lru_cache(maxsize=1)
 def expected_migrations() -> frozenset[tuple[str, str]]:
-    """Return every (app, migration) a tenant database must have applied."""
+    """Return every (app, migration) a tenant database must have applied (cached per code state)."""
+    return _expected(tuple(sorted(settings.MIGRATION_MODULES.items())), tuple(settings.INSTALLED_APPS))
+
+
+@lru_cache(maxsize=4)
+def _expected(modules: tuple[tuple[str, str], ...], apps: tuple[str, ...]) -> frozenset[tuple[str, str]]:
     loader = MigrationLoader(None, ignore_no_migrations=True, load=True)
     return frozenset(
         key for key in loader.graph.nodes
@@ -78,11 +82,15 @@ def ensure_template(server: str) -> bool:
 
 
 def _rebuild(server: str) -> None:
-    """Migrate a copy of the template (or an empty database), then swap it in."""
+    """Migrate an empty database, then swap it in for the template.
+
+    Always from scratch: a copy of the old template could carry migrations that
+    are no longer in the code (drift), and a rebuild is rare and sub-second.
+    """
     name, build = template_name(), f"{template_name()}_build"
     dbops.drop_database(server, build)
     has_template = template_state(server) is not None
-    dbops.create_database(server, build, template=name if has_template else None)
+    dbops.create_database(server, build)
     alias = registry.register_database(f"template:{server}", server, build)
     try:
         call_command("migrate", database=alias, verbosity=0, interactive=False)
@@ -90,8 +98,7 @@ def _rebuild(server: str) -> None:
         registry.drop_alias(alias)
     with dbops.server_connection(server) as conn, conn.cursor() as cursor:
         if has_template:
-            dbops.set_template_flag(server, name, is_template=False)
-            cursor.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
+            dbops.drop_database(server, name)
         cursor.execute(sql.SQL("ALTER DATABASE {} RENAME TO {}").format(
             sql.Identifier(build), sql.Identifier(name)))
         cursor.execute(sql.SQL("COMMENT ON DATABASE {} IS {}").format(

@@ -107,10 +107,12 @@ TENANT_TABLES = (
 def tenant_templates(django_db_setup: None, django_db_blocker: pytest.FixtureRequest) -> None:
     """Build the migrated template database on every server (once per run)."""
     from core.dbservers import configured_servers
+    from tenants import dbops
     from tenants.templates import ensure_template
 
     with django_db_blocker.unblock():  # type: ignore[attr-defined]
-        for server in configured_servers():
+        for server in configured_servers():  # the suite owns these: always start from scratch
+            dbops.drop_database(server, settings.TENANT_TEMPLATE_DB)
             ensure_template(server)
 
 

@@ -119,6 +119,11 @@ PROVISIONING_STALL_SECONDS = env.int("PROVISIONING_STALL_SECONDS", default=60)
 PROVISIONING_MAX_ATTEMPTS = env.int("PROVISIONING_MAX_ATTEMPTS", default=3)
 # Fault-injection for chaos tests and drills: pause after each step. Keep 0.
 PROVISIONING_STEP_PAUSE_SECONDS = env.float("PROVISIONING_STEP_PAUSE_SECONDS", default=0.0)
+# Fleet migrations (migrations_tooling): per-database lock and statement limits.
+MIGRATE_LOCK_TIMEOUT_MS = env.int("MIGRATE_LOCK_TIMEOUT_MS", default=5_000)
+MIGRATE_STATEMENT_TIMEOUT_MS = env.int("MIGRATE_STATEMENT_TIMEOUT_MS", default=600_000)
+MIGRATE_LOCK_RETRIES = env.int("MIGRATE_LOCK_RETRIES", default=3)
+MIGRATE_PARALLEL = env.int("MIGRATE_PARALLEL", default=4)
 # Connections per tenant database in PgBouncer, by plan (pgbouncer_config).
 TENANT_POOL_SIZES = {"free": 2, "pro": 5, "enterprise": 10}
 

@@ -6,7 +6,7 @@ platform served by `make run`.
 """
 
 from .base import *  # noqa: F403
-from .base import DATABASES, LOGGING, env
+from .base import DATABASE_PLANES, DATABASES, INSTALLED_APPS, LOGGING, env
 
 DEBUG = False
 SECRET_KEY = env.str("SECRET_KEY", default="test-secret-key-not-for-production")
@@ -21,3 +21,8 @@ TENANT_DB_NAME_PREFIX = env.str("TENANT_DB_NAME_PREFIX", default="tt_")
 TENANT_TEMPLATE_DB = env.str("TENANT_TEMPLATE_DB", default="tessera_test_template")
 CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_QUEUE", default="tessera-test")
 LOGGING["root"]["level"] = env.str("LOG_LEVEL", default="WARNING")
+
+# A tenant-plane app whose migration set tests switch with MIGRATION_MODULES.
+INSTALLED_APPS = [*INSTALLED_APPS, "tests.fleetapp"]
+DATABASE_PLANES = {**DATABASE_PLANES, "tenant": [*DATABASE_PLANES["tenant"], "fleetapp"]}
+MIGRATION_MODULES = {"fleetapp": "tests.fleetapp.migrations_v1"}

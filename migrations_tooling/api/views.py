@@ -1,0 +1,99 @@
+"""Platform API for fleet migration runs: start (async), list, detail, resume."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import transaction
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.viewsets import ViewSet
+
+from core.errors import ApiError
+from migrations_tooling import runner
+from migrations_tooling.models import MigrationRecord, MigrationRun
+from tenants.api.permissions import IsPlatformAdmin
+
+
+class RunRequestSerializer(serializers.Serializer):
+    parallel = serializers.IntegerField(min_value=1, max_value=32, default=1)
+    tenants = serializers.ListField(child=serializers.CharField(max_length=40), default=list)
+    exclude = serializers.ListField(child=serializers.CharField(max_length=40), default=list)
+    canary = serializers.IntegerField(min_value=0, default=0)
+    continue_on_error = serializers.BooleanField(default=False)
+    allow_unsafe = serializers.BooleanField(default=False)
+
+
+class RecordSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = MigrationRecord
+        fields = ["database_label", "server", "database", "status", "pending", "applied", "attempts",
+                  "duration_ms", "error", "updated_at"]
+
+
+class RunSerializer(serializers.ModelSerializer):
+    counts = serializers.SerializerMethodField()
+
+    class Meta:
+        model = MigrationRun
+        fields = ["id", "status", "options", "requested_by", "error", "lint", "counts", "created_at",
+                  "started_at", "finished_at"]
+
+    def get_counts(self, run: MigrationRun) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for value in run.records.values_list("status", flat=True):
+            counts[value] = counts.get(value, 0) + 1
+        return counts
+
+
+def _queue(run: MigrationRun) -> None:
+    from migrations_tooling.tasks import execute_run
+
+    transaction.on_commit(lambda: execute_run.delay(run.pk), using="default")
+
+
+@extend_schema(tags=["platform"])
+class MigrationRunViewSet(ViewSet):
+    permission_classes = [IsPlatformAdmin]
+
+    @extend_schema(responses=RunSerializer(many=True))
+    def list(self, request: Request) -> Response:
+        runs = MigrationRun.objects.using("default").order_by("-id")[:100]
+        return Response(RunSerializer(runs, many=True).data)
+
+    @extend_schema(request=RunRequestSerializer, responses={202: RunSerializer})
+    def create(self, request: Request) -> Response:
+        data = RunRequestSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        run = runner.start_run(runner.RunOptions(**data.validated_data), requested_by=request.user.get_username())
+        _queue(run)
+        return Response(RunSerializer(run).data, status=status.HTTP_202_ACCEPTED)
+
+    @extend_schema(responses=RunSerializer)
+    def retrieve(self, request: Request, pk: str) -> Response:
+        run = self._run(pk)
+        body: dict[str, Any] = dict(RunSerializer(run).data)
+        body["records"] = RecordSerializer(run.records.order_by("id"), many=True).data
+        return Response(body)
+
+    @extend_schema(request=None, responses={202: RunSerializer})
+    @action(detail=True, methods=["post"])
+    def resume(self, request: Request, pk: str) -> Response:
+        run = self._run(pk)
+        if run.status in ("running", "queued", "done"):
+            raise ApiError(f"Run {run.pk} is {run.status}; only failed or refused runs resume.",
+                           code="invalid_state", status_code=409)
+        MigrationRun.objects.filter(pk=run.pk).update(status="queued")
+        _queue(run)
+        run.refresh_from_db()
+        return Response(RunSerializer(run).data, status=status.HTTP_202_ACCEPTED)
+
+    @staticmethod
+    def _run(pk: str) -> MigrationRun:
+        run = MigrationRun.objects.using("default").filter(pk=pk).first() if pk.isdigit() else None
+        if run is None:
+            raise ApiError("Migration run not found.", code="not_found", status_code=404)
+        return run

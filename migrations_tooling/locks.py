@@ -1,0 +1,36 @@
+"""Advisory locks: one fleet run at a time, one migration per database at a time."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import psycopg2
+from django.conf import settings
+
+from core.errors import ApiError
+
+RUN_LOCK = (0x7E5, 1)  # on the control database, held by the coordinator for the whole run
+DATABASE_LOCK = 0x7E55  # on each tenant database, held while it migrates
+
+
+class RunInProgress(ApiError):
+    status_code = 409
+    code = "migration_run_in_progress"
+
+
+@contextmanager
+def fleet_lock() -> Iterator[None]:
+    """Hold the global run lock on a dedicated control connection, or refuse clearly."""
+    db = settings.DATABASES["default"]
+    conn = psycopg2.connect(host=db["HOST"], port=db["PORT"] or 5432, user=db["USER"], password=db["PASSWORD"],
+                            dbname=db["NAME"], application_name="tessera-migrate-lock")
+    conn.autocommit = True
+    try:
+        with conn.cursor() as cursor:
+            cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", RUN_LOCK)
+            if not cursor.fetchone()[0]:
+                raise RunInProgress("Another migrate_tenants run is in progress; wait for it or resume it later.")
+        yield
+    finally:
+        conn.close()  # releases the lock, also if this process dies
