@@ -10,6 +10,7 @@ fully migrated or untouched.
 from __future__ import annotations
 
 import contextlib
+import copy
 import time
 from typing import Any
 
@@ -17,6 +18,9 @@ from django.conf import settings
 from django.core.management.sql import emit_post_migrate_signal
 from django.db import DatabaseError, OperationalError, connections, transaction
 from django.db.migrations.executor import MigrationExecutor
+from django.db.migrations.loader import MigrationLoader
+from django.db.migrations.operations import CreateModel, DeleteModel
+from django.db.migrations.recorder import MigrationRecorder
 
 from migrations_tooling.locks import DATABASE_LOCK
 from migrations_tooling.state import Target
@@ -81,21 +85,69 @@ def _migrate(alias: str, options: dict[str, Any]) -> list[str]:
 
 
 def _apply(connection: Any, alias: str) -> list[str]:
-    executor = MigrationExecutor(connection)
+    executor = FleetExecutor(connection)
     targets = [key for key in executor.loader.graph.leaf_nodes()
                if plane_of(key[0]) in (Plane.TENANT, Plane.BOTH)]
     plan = executor.migration_plan(targets)
     if not plan:
         return []
     applied = [f"{migration.app_label}.{migration.name}" for migration, _ in plan]
+    state = executor.starting_state()
     if all(migration.atomic for migration, _ in plan):
         with transaction.atomic(using=alias):
-            executor.migrate(targets, plan=plan)
+            executor.migrate(targets, plan=plan, state=state)
     else:
-        executor.migrate(targets, plan=plan)
-    with contextlib.suppress(DatabaseError):  # content types and permissions: refreshed by the next run
-        emit_post_migrate_signal(0, False, alias)
+        executor.migrate(targets, plan=plan, state=state)
+    if any(isinstance(op, MODEL_OPERATIONS) for migration, _ in plan for op in migration.operations):
+        with contextlib.suppress(DatabaseError):  # content types and permissions: refreshed by the next run
+            emit_post_migrate_signal(0, False, alias)
     return applied
+
+
+MODEL_OPERATIONS = (CreateModel, DeleteModel)
+
+
+class FleetExecutor(MigrationExecutor):
+    """A MigrationExecutor that reuses, across databases, what does not depend on the database.
+
+    Django's executor loads the migration files, builds the graph and renders
+    the project state for every database it migrates. Across a fleet those are
+    the same: this process builds the graph once, and renders the starting
+    state once per distinct set of applied migrations (each database gets a
+    clone). Only the applied set is read per database.
+    """
+
+    _loader: MigrationLoader | None = None
+    _loader_key: object = None
+    _states: dict[frozenset[tuple[str, str]], Any] = {}
+
+    def __init__(self, connection: Any) -> None:
+        self.connection = connection
+        self.recorder = MigrationRecorder(connection)
+        self.progress_callback = None
+        self.loader = copy.copy(self._base_loader())
+        self.loader.connection = connection
+        self.loader.applied_migrations = self.recorder.applied_migrations()
+
+    @classmethod
+    def _base_loader(cls) -> MigrationLoader:
+        key = tuple(sorted(settings.MIGRATION_MODULES.items()))
+        if cls._loader is None or cls._loader_key != key:
+            cls._loader, cls._loader_key, cls._states = MigrationLoader(None, ignore_no_migrations=True), key, {}
+        return cls._loader
+
+    def starting_state(self) -> Any:
+        """The project state after this database's applied migrations (a clone of a cached render)."""
+        if self.loader.replacements:
+            return None  # squashed migrations: let Django work it out per database
+        applied = frozenset(self.loader.applied_migrations)
+        state = self._states.get(applied)
+        if state is None:
+            state = self._create_project_state(with_applied_migrations=True)
+            state.apps  # noqa: B018 - render once (the expensive part)
+            if len(self._states) < 8:
+                self._states[applied] = state
+        return state.clone()
 
 
 # --- Pool plumbing ------------------------------------------------------------
