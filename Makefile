@@ -7,7 +7,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install services run stop down status test test-fast lint typecheck bench reliability clean
+.PHONY: install services run stop down status test lint typecheck bench reliability clean
 
 $(STAMP): setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -41,6 +41,12 @@ test: services lint
 
 lint: install
 	$(VENV)/bin/ruff check .
+
+bench: services
+	$(PY) -m bench
+
+reliability: services
+	$(PY) -m pytest tests/reliability
 
 typecheck: install
 	$(VENV)/bin/mypy core routers tenants migrations_tooling projects

@@ -10,6 +10,7 @@ from django.conf import settings
 from django.db import connections
 from django.test import override_settings
 
+from core.dbservers import configured_servers
 from projects.models import Project
 from routers import ConnectionBudgetExhausted, TenantSpec, budget, consistency, registry, tenant_context
 from tenants import dbops
@@ -38,7 +39,8 @@ def _use(spec: TenantSpec) -> None:
 
 
 def test_more_tenants_than_the_budget_never_open_more_connections(many_tenants: list[TenantSpec]) -> None:
-    pooler = 54335 if settings.TENANT_USE_PGBOUNCER else None
+    server_b = configured_servers()["b"]
+    pooler = server_b.pooler.port if settings.TENANT_USE_PGBOUNCER and server_b.pooler else None
     with override_settings(TENANT_CONNECTIONS_MAX=BUDGET):
         evictions_before = budget.stats()["evictions"]
         for round_ in range(2):

@@ -16,6 +16,7 @@ from django.core.management import call_command
 from django.test import override_settings
 
 from core.celery import app
+from core.dbservers import configured_servers
 from tenants import dbops, provisioning, services
 from tenants.models import JobStatus, ProvisioningJob, Tenant
 from tests.conftest import ROOT
@@ -167,7 +168,8 @@ def test_pgbouncer_config_lists_each_tenant_with_its_plan_pool_size(control_db: 
     services.tenant_create(slug="p-pool", name="P", admin_email="o@p-pool.test", server="b", plan="enterprise")
     call_command("pgbouncer_config", "--server", "b")
     out = capsys.readouterr().out  # type: ignore[attr-defined]
-    assert "tt_p_pool = host=127.0.0.1 port=54330 dbname=tt_p_pool pool_size=10" in out
+    port = configured_servers()["b"].primary.port
+    assert f"tt_p_pool = host=127.0.0.1 port={port} dbname=tt_p_pool pool_size=10" in out
     _wait(lambda: Tenant.objects.get(slug="p-pool").status != "provisioning", 20)
 
 
