@@ -115,10 +115,14 @@ def configured_servers() -> dict[str, ServerConfig]:
 
 # How far behind a replica is, in seconds. Caught up (0) when it has replayed
 # all it received; streaming restarts at a segment boundary, so "received" can
-# be *behind* "replayed" right after a restart.
+# be *behind* "replayed" right after a restart. NULL when no WAL receiver is
+# running: a replica cut off from its primary replays everything it received
+# and then looks caught up forever, however stale its data is, so its lag is
+# unknown and callers must treat it as unbounded. (Any role can see whether the
+# receiver row exists; only its details need pg_read_all_stats.)
 REPLICA_LAG_EXPR = (
-    "CASE WHEN pg_last_wal_receive_lsn() <= pg_last_wal_replay_lsn() THEN 0 "
+    "CASE WHEN NOT EXISTS (SELECT 1 FROM pg_stat_wal_receiver) THEN NULL "
+    "WHEN pg_last_wal_receive_lsn() <= pg_last_wal_replay_lsn() THEN 0 "
     "ELSE COALESCE(EXTRACT(EPOCH FROM now() - pg_last_xact_replay_timestamp()), 0) END"
 )
-# Run on a replica: its replayed WAL position and lag.
 REPLICA_STATUS_SQL = f"SELECT pg_last_wal_replay_lsn()::text, {REPLICA_LAG_EXPR}"

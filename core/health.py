@@ -21,7 +21,7 @@ from django.http import HttpRequest, JsonResponse
 from core.dbservers import REPLICA_LAG_EXPR, Endpoint, configured_servers
 
 CHECK_TIMEOUT_SECONDS = 2
-LAG_SQL = f"SELECT CASE WHEN pg_is_in_recovery() THEN {REPLICA_LAG_EXPR} END"
+LAG_SQL = f"SELECT pg_is_in_recovery(), {REPLICA_LAG_EXPR}"
 
 Check = Callable[[], dict[str, Any]]
 
@@ -90,10 +90,19 @@ def _pg_query(**params: Any) -> dict[str, Any]:
     try:
         with conn.cursor() as cursor:
             cursor.execute(LAG_SQL)
-            lag = cursor.fetchone()[0]
+            in_recovery, lag = cursor.fetchone()
     finally:
         conn.close()
-    return {} if lag is None else {"replay_lag_seconds": round(float(lag), 3)}
+    if not in_recovery:
+        return {}
+    if lag is None:
+        # Answering but cut off from its primary: its data only gets staler.
+        raise ReplicaDisconnected("no WAL receiver: the replica is not streaming from its primary")
+    return {"replay_lag_seconds": round(float(lag), 3)}
+
+
+class ReplicaDisconnected(Exception):
+    """A replica answers queries but receives no WAL."""
 
 
 def _redis_check() -> dict[str, Any]:

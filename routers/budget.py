@@ -60,6 +60,12 @@ def leave(slug: str) -> None:
         _cond.notify_all()
 
 
+def in_use(slug: str) -> bool:
+    """Return True while some thread is inside a `tenant_context()` for `slug`."""
+    with _cond:
+        return any(slug in stack for stack in _busy.values())
+
+
 def touch(alias: str) -> None:
     """Record that this thread uses `alias` now, making room for a new connection."""
     key = (threading.get_ident(), alias)
@@ -78,7 +84,23 @@ def touch(alias: str) -> None:
                     "(raise TENANT_CONNECTIONS_MAX or lower per-process concurrency)"
                 )
             _cond.wait(remaining)
-        _slots[key] = weakref.ref(connections[alias])
+        _slots[key] = weakref.ref(_current_wrapper(alias))
+
+
+def _current_wrapper(alias: str) -> Any:
+    """Return this thread's connection of `alias`, replacing one built from an older registration.
+
+    Each thread caches its own wrapper, holding the settings dict it was built
+    from. After a tenant is unregistered and registered again (moved to another
+    server, or evicted from the registry and back), a thread's cached wrapper
+    would still point at the old description: drop it so Django builds a new one.
+    """
+    wrapper = connections[alias]
+    if wrapper.settings_dict is not connections.settings[alias]:
+        _close(wrapper)
+        del connections[alias]
+        wrapper = connections[alias]
+    return wrapper
 
 
 def _evict_one_locked() -> bool:
@@ -114,12 +136,16 @@ def _close(wrapper: Any) -> None:
 
 
 def forget(alias: str) -> None:
-    """Close and drop every idle slot of `alias` (the tenant moved or was deleted)."""
+    """Drop every slot of `alias`, closing the idle ones (the tenant moved or was unregistered).
+
+    A busy connection is left to its thread, whose next touch finds no slot and
+    rebuilds the wrapper from the current registration.
+    """
     with _cond:
         for key in [k for k in _slots if k[1] == alias]:
-            ident = key[0]
-            if slug_of(alias) not in _busy.get(ident, ()):
-                _close(_slots.pop(key)())
+            ref = _slots.pop(key)
+            if slug_of(alias) not in _busy.get(key[0], ()):
+                _close(ref())
         _cond.notify_all()
 
 

@@ -11,6 +11,7 @@ thread is not waited for: the caller uses the last known status.
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import threading
 from typing import TYPE_CHECKING, Any
@@ -49,7 +50,9 @@ def probe(server: str, index: int) -> ReplicaStatus | None:
         lock.release()
     from routers.consistency import lsn_to_int
 
-    return replicas.record(server, index, lsn_to_int(lsn_text) if lsn_text else 0, float(lag or 0.0))
+    # No lag means no WAL receiver: the replica is cut off from its primary.
+    lag_seconds = math.inf if lag is None else float(lag)
+    return replicas.record(server, index, lsn_to_int(lsn_text) if lsn_text else 0, lag_seconds)
 
 
 def _query(key: tuple[str, int]) -> tuple[str | None, float | None]:

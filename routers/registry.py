@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,7 +24,9 @@ from routers.policy import AliasClass, policy_for
 from routers.spec import TenantSpec
 
 _lock = threading.RLock()
-_registered: dict[str, TenantSpec] = {}
+# slug -> spec, least recently used first: bounded by TENANT_REGISTRY_MAX so a
+# long-lived process serving many tenants keeps a bounded settings table.
+_registered: OrderedDict[str, TenantSpec] = OrderedDict()
 # alias -> (server name, replica index or None): lets replica health be shared
 # by every tenant on the same server.
 _alias_meta: dict[str, tuple[str, int | None]] = {}
@@ -40,6 +43,8 @@ class AliasInfo:
 def ensure_registered(spec: TenantSpec) -> None:
     """Register `spec`'s aliases unless the same description is registered already."""
     if _registered.get(spec.slug) == spec:
+        with contextlib.suppress(KeyError):  # unregistered meanwhile: nothing to mark
+            _registered.move_to_end(spec.slug)
         return
     with _lock:
         if _registered.get(spec.slug) == spec:
@@ -47,6 +52,20 @@ def ensure_registered(spec: TenantSpec) -> None:
         if spec.slug in _registered:
             _unregister_locked(spec.slug)  # moved to another server or database
         _register_locked(spec)
+        _evict_beyond_limit_locked()
+
+
+def _evict_beyond_limit_locked() -> None:
+    """Forget the least recently used tenants no thread is serving, beyond TENANT_REGISTRY_MAX."""
+    from routers import budget
+
+    excess = len(_registered) - int(settings.TENANT_REGISTRY_MAX)
+    for slug in list(_registered)[:-1]:  # never the tenant just registered
+        if excess <= 0:
+            return
+        if not budget.in_use(slug):
+            _unregister_locked(slug)
+            excess -= 1
 
 
 def _register_locked(spec: TenantSpec) -> None:

@@ -6,8 +6,10 @@ the slug up through `settings.TENANT_SPEC_RESOLVER` (a dotted path to a
 function `slug -> TenantSpec | None` that answers only for tenants that may
 run work; the tenants app provides it), and runs the task body inside
 `read_scope(token)` and `tenant_context(spec)`. Aliases are registered in the
-worker on first use. A tenant task queued with no tenant in context, or for a
-tenant that may not run work any more, fails closed.
+worker on first use. The request id rides along too, so the worker's log lines
+name the request that queued the work (or the task id when none did). A tenant
+task queued with no tenant in context, or for a tenant that may not run work
+any more, fails closed.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from celery import Task
 from django.conf import settings
 from django.utils.module_loading import import_string
 
+from core.logging import request_id_var
 from routers import consistency
 from routers.context import current_tenant_or_none, tenant_context
 from routers.exceptions import TenantContextMissing
@@ -26,6 +29,7 @@ from routers.spec import TenantSpec
 
 TENANT_HEADER = "tessera_tenant"
 READ_AFTER_HEADER = "tessera_read_after"
+REQUEST_ID_HEADER = "tessera_request_id"
 
 
 def _resolver() -> Callable[[str], TenantSpec | None]:
@@ -46,6 +50,8 @@ class TenantTask(Task):
         token = consistency.capture_current() or consistency.current_token()
         if token:
             headers[READ_AFTER_HEADER] = token
+        if (request_id := request_id_var.get()) != "-":
+            headers[REQUEST_ID_HEADER] = request_id
         return super().apply_async(args, kwargs, headers=headers, **options)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
@@ -53,8 +59,12 @@ class TenantTask(Task):
         spec = _resolver()(slug) if slug else None
         if spec is None:
             raise TenantContextMissing(f"task {self.name}: tenant {slug!r} is unknown or not active")
-        with consistency.read_scope(_header(self.request, READ_AFTER_HEADER)), tenant_context(spec):
-            return super().__call__(*args, **kwargs)
+        request_id = request_id_var.set(_header(self.request, REQUEST_ID_HEADER) or self.request.id or "-")
+        try:
+            with consistency.read_scope(_header(self.request, READ_AFTER_HEADER)), tenant_context(spec):
+                return super().__call__(*args, **kwargs)
+        finally:
+            request_id_var.reset(request_id)
 
 
 def _header(request: Any, name: str) -> str | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from django.contrib.auth import authenticate
@@ -137,4 +138,6 @@ class ServerListView(APIView):
 
 def _lag(server: str, index: int) -> float | None:
     status_ = probes.probe(server, index)
-    return round(status_.lag_seconds, 3) if status_ else None
+    if status_ is None or not math.isfinite(status_.lag_seconds):
+        return None  # unknown: failed, or cut off from its primary (readyz says which)
+    return round(status_.lag_seconds, 3)

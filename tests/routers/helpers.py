@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import psycopg2
@@ -31,14 +31,15 @@ def primary_port() -> int:
     return configured_servers()["a"].primary.port
 
 
-def wait_replica_caught_up(timeout: float = 10.0) -> None:
-    """Wait until server a's replica has replayed everything the primary wrote."""
+def wait_replica_caught_up(timeout: float = 10.0, *, reset: bool = True) -> None:
+    """Wait until server a's replica has replayed everything the primary wrote (then forget its status)."""
     target = superuser_query(primary_port(), "SELECT pg_current_wal_lsn()")[0][0]
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         done = superuser_query(replica_port(), f"SELECT pg_last_wal_replay_lsn() >= '{target}'")[0][0]
         if done:
-            replicas.reset()
+            if reset:
+                replicas.reset()
             return
         time.sleep(0.01)
     raise AssertionError("replica did not catch up")
@@ -88,3 +89,33 @@ def wait_pooler_reaches_replica(dbname: str, timeout: float = 15.0) -> None:
         except psycopg2.Error:
             time.sleep(0.1)
     raise AssertionError("the replica's PgBouncer did not recover")
+
+
+@contextmanager
+def replica_cut_off() -> Iterator[None]:
+    """Stop server a's replica from streaming (it keeps answering queries), then reconnect it."""
+    from infra.local import config as infra_config
+    from infra.local import postgres as infra_pg
+
+    port = replica_port()
+    conninfo = superuser_query(port, "SHOW primary_conninfo")[0][0]
+    superuser_query(port, "ALTER SYSTEM SET primary_conninfo = ''")
+    superuser_query(port, "SELECT pg_reload_conf()")
+    try:
+        _wait_for(lambda: not superuser_query(port, "SELECT 1 FROM pg_stat_wal_receiver"), "receiver stop")
+        yield
+    finally:
+        escaped = conninfo.replace("'", "''")
+        superuser_query(port, f"ALTER SYSTEM SET primary_conninfo = '{escaped}'")
+        superuser_query(port, "SELECT pg_reload_conf()")
+        infra_pg.wait_streaming(infra_config.PG_A_REPLICA)
+        wait_replica_caught_up()
+
+
+def _wait_for(predicate: Callable[[], bool], what: str, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")

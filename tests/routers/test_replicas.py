@@ -18,7 +18,12 @@ from infra.local import postgres as infra_pg
 from projects.models import Project
 from routers import TenantSpec, consistency, replicas, tenant_context
 from tests.routers import urls_ryw
-from tests.routers.helpers import replay_paused, wait_pooler_reaches_replica, wait_replica_caught_up
+from tests.routers.helpers import (
+    replay_paused,
+    replica_cut_off,
+    wait_pooler_reaches_replica,
+    wait_replica_caught_up,
+)
 
 
 def _write_and_take_token(spec: TenantSpec, key: str) -> str:
@@ -85,6 +90,7 @@ def test_http_clients_get_a_read_after_token_and_read_their_writes(tenants: dict
 
 
 @pytest.mark.urls("tests.routers.urls_ryw")
+@override_settings(REPLICA_RETRY_SECONDS=2.0)
 def test_stopping_the_replica_under_load_causes_no_errors(tenants: dict[str, TenantSpec]) -> None:
     urls_ryw.WORLD.update(tenants)
     with tenant_context(tenants["alpha"]):
@@ -118,8 +124,26 @@ def test_stopping_the_replica_under_load_causes_no_errors(tenants: dict[str, Ten
     assert statuses and set(statuses) == {200}, f"{len(statuses)} requests, statuses {set(statuses)}"
     assert served_by == {"tenant:alpha", "tenant:alpha:replica"}
     assert any(v["failed_until"] > 0 for v in replicas.snapshot().values())
-    replicas.reset()
-    wait_replica_caught_up()
+    wait_replica_caught_up(reset=False)
+    # No manual reset: the breaker lets the replica back in after REPLICA_RETRY_SECONDS.
+    deadline = time.monotonic() + settings.REPLICA_RETRY_SECONDS + 5
     with consistency.read_scope(), tenant_context(tenants["alpha"]):
-        db = Project.objects.all().db
-        assert db == "tenant:alpha:replica", replicas.snapshot()  # back in rotation
+        while Project.objects.all().db != "tenant:alpha:replica":
+            assert time.monotonic() < deadline, replicas.snapshot()
+            time.sleep(0.1)
+
+
+def test_a_replica_cut_off_from_its_primary_serves_no_reads_and_fails_readiness(
+    tenants: dict[str, TenantSpec],
+) -> None:
+    alpha = tenants["alpha"]
+    with override_settings(REPLICA_LSN_CACHE_SECONDS=0.0), replica_cut_off():
+        # It answers and has replayed all it received, so it looks caught up;
+        # without a WAL receiver its data can only get staler.
+        with consistency.read_scope(), tenant_context(alpha):
+            assert Project.objects.all().db == "tenant:alpha"
+        checks = Client().get("/readyz").json()["checks"]
+        assert not checks["server:a:replica0"]["ok"]
+        assert "not streaming" in checks["server:a:replica0"]["error"]
+    with override_settings(REPLICA_LSN_CACHE_SECONDS=0.0), consistency.read_scope(), tenant_context(alpha):
+        assert Project.objects.all().db == "tenant:alpha:replica"  # streaming again: back in rotation

@@ -1,0 +1,78 @@
+"""Tenant tasks run in a real worker inside their tenant, reading the writes of whoever queued them."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from typing import Any
+
+import pytest
+from django.core.cache import cache
+
+from core.logging import request_id_var
+from projects.models import Project
+from routers import TenantContextMissing, TenantSpec, consistency, tenant_context
+from tenants import services
+from tenants.models import Tenant
+from tests.conftest import ROOT
+from tests.fleetapp.tasks import read_project_by_key
+from tests.routers.helpers import replay_paused
+
+WORKER_LOG = ROOT / ".local" / "log" / "test-worker.log"
+
+
+@pytest.fixture
+def alpha(tenants: dict[str, TenantSpec], control_db: None) -> TenantSpec:
+    services.servers_sync()
+    spec = tenants["alpha"]  # server a: has a streaming replica
+    Tenant.objects.create(slug=spec.slug, name=spec.slug, server_id=spec.server, database=spec.database,
+                          admin_email="admin@alpha.test", status="active")
+    return spec
+
+
+def _seen_by_worker(spec: TenantSpec, marker: str) -> dict[str, Any]:
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        with tenant_context(spec):
+            seen = cache.get(f"seen:{marker}")
+        if seen is not None:
+            return seen  # type: ignore[no-any-return]
+        time.sleep(0.05)
+    raise AssertionError("the worker did not run the task")
+
+
+def test_a_task_reads_the_write_of_the_request_that_queued_it(
+    alpha: TenantSpec, celery_worker_process: object,
+) -> None:
+    with replay_paused():
+        with consistency.read_scope(), tenant_context(alpha):
+            Project.objects.create(name="queued after a write", key="QW")
+            read_project_by_key.delay("QW", marker := uuid.uuid4().hex)
+        assert _seen_by_worker(alpha, marker) == {"db": "tenant:alpha", "found": True}
+        # Queued by a unit of work that wrote nothing: the paused replica is fine for it.
+        with consistency.read_scope(), tenant_context(alpha):
+            read_project_by_key.delay("QW", marker := uuid.uuid4().hex)
+        assert _seen_by_worker(alpha, marker) == {"db": "tenant:alpha:replica", "found": False}
+
+
+def test_worker_log_lines_name_the_tenant_and_the_request_that_queued_the_task(
+    alpha: TenantSpec, celery_worker_process: object,
+) -> None:
+    marker = uuid.uuid4().hex
+    request_id = request_id_var.set(f"req-{marker[:8]}")
+    try:
+        with consistency.read_scope(), tenant_context(alpha):
+            read_project_by_key.delay("none", marker)
+    finally:
+        request_id_var.reset(request_id)
+    _seen_by_worker(alpha, marker)
+    deadline = time.monotonic() + 5
+    while not (lines := [line for line in WORKER_LOG.read_text().splitlines() if marker in line]):
+        assert time.monotonic() < deadline, "the worker logged nothing for the task"
+        time.sleep(0.05)
+    assert f"[req=req-{marker[:8]} tenant=alpha] probe {marker} done" in lines[0]
+
+
+def test_a_tenant_task_cannot_be_queued_outside_a_tenant() -> None:
+    with pytest.raises(TenantContextMissing):
+        read_project_by_key.delay("QW", "nobody")
