@@ -10,8 +10,10 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
+from django.core.exceptions import ImproperlyConfigured
 from django.db import models
 
 from core.dbservers import configured_servers
@@ -67,6 +69,10 @@ class TenantRouter:
     @staticmethod
     def _tenant_for(model: type[models.Model], hints: dict[str, Any]) -> TenantSpec | None:
         plane = plane_of(model._meta.app_label)
+        if plane is None:  # an unlabelled app has no safe default database
+            raise ImproperlyConfigured(
+                f"{model._meta.label}: app {model._meta.app_label!r} is not in DATABASE_PLANES"
+            )
         spec = current_tenant_or_none()
         if plane is Plane.TENANT and spec is None:
             raise TenantContextMissing(model._meta.label)
@@ -96,15 +102,10 @@ def tenant_read_alias(spec: TenantSpec) -> str:
     return alias
 
 
-_replica_names_cache: dict[TenantSpec, list[str]] = {}
-
-
+@functools.lru_cache(maxsize=4096)  # bounded: a process may serve any number of tenants
 def _replica_names(spec: TenantSpec) -> list[str]:
-    names = _replica_names_cache.get(spec)
-    if names is None:
-        server = configured_servers()[spec.server]
-        names = _replica_names_cache[spec] = [spec.replica_alias(i) for i in range(len(server.replicas))]
-    return names
+    server = configured_servers()[spec.server]
+    return [spec.replica_alias(i) for i in range(len(server.replicas))]
 
 
 def database_family(alias: str) -> str:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import connections
+from django.test import override_settings
 
 from projects.models import Project, Task
 from routers import TenantContextMissing, TenantSpec, consistency, tenant_atomic, tenant_context
@@ -133,3 +135,17 @@ def test_auth_reads_use_the_control_primary_outside_tenants() -> None:
 
     assert Token.objects.all().db == "default"
     assert User.objects.all().db == "default"
+
+
+def test_a_model_of_an_unlabelled_app_is_refused_rather_than_guessed(tenants: dict[str, TenantSpec]) -> None:
+    from django.core.exceptions import ImproperlyConfigured
+
+    from tests.fleetapp.models import Widget
+
+    planes = {plane: [label for label in labels if label != "fleetapp"]
+              for plane, labels in settings.DATABASE_PLANES.items()}
+    with override_settings(DATABASE_PLANES=planes), tenant_context(tenants["alpha"]):
+        with pytest.raises(ImproperlyConfigured, match="fleetapp"):
+            Widget.objects.all().db  # noqa: B018
+        with pytest.raises(ImproperlyConfigured):
+            Widget.objects.create(name="x")
