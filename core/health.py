@@ -17,6 +17,7 @@ import psycopg2
 import redis
 from django.conf import settings
 from django.http import HttpRequest, JsonResponse
+from django.views.decorators.http import require_safe
 
 from core.dbservers import REPLICA_LAG_EXPR, Endpoint, configured_servers
 
@@ -26,11 +27,13 @@ LAG_SQL = f"SELECT pg_is_in_recovery(), {REPLICA_LAG_EXPR}"
 Check = Callable[[], dict[str, Any]]
 
 
+@require_safe
 def healthz(request: HttpRequest) -> JsonResponse:
     """Return 200 while the process can answer at all."""
     return JsonResponse({"status": "ok"})
 
 
+@require_safe
 def readyz(request: HttpRequest) -> JsonResponse:
     """Return 200 when every dependency answers, else 503 with what failed."""
     checks = _checks()

@@ -7,7 +7,7 @@ import re
 import uuid
 from collections.abc import Callable
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
 
 from core.errors import json_error
 from core.logging import request_id_var
@@ -40,7 +40,12 @@ class JsonErrorMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        return self.get_response(request)
+        response = self.get_response(request)
+        if isinstance(response, HttpResponseNotAllowed):  # Django's is an empty text/html body
+            allowed = response["Allow"]
+            response = json_error(405, "method_not_allowed", f"Method {request.method} not allowed.")
+            response["Allow"] = allowed
+        return response
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
         from django.core.exceptions import PermissionDenied

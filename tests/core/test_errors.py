@@ -45,3 +45,10 @@ def test_every_response_echoes_a_request_id(client: Client) -> None:
     assert len(generated) == 32
     assert client.get("/healthz", HTTP_X_REQUEST_ID="abc-123")["X-Request-ID"] == "abc-123"
     assert client.get("/healthz", HTTP_X_REQUEST_ID="bad id\n")["X-Request-ID"] != "bad id\n"
+
+
+def test_a_method_a_plain_django_view_refuses_is_json_405(client: Client) -> None:
+    response = client.post("/healthz")
+    assert response.status_code == 405
+    assert response.json() == {"code": "method_not_allowed", "detail": "Method POST not allowed."}
+    assert response["Allow"] == "GET, HEAD"
