@@ -42,8 +42,15 @@ test: services lint
 lint: install
 	$(VENV)/bin/ruff check .
 
-bench: services
-	$(PY) -m bench
+BENCH_STAMP := $(VENV)/.bench-stamp
+
+$(BENCH_STAMP): $(STAMP)
+	$(PY) -m pip install -q --disable-pip-version-check -e '.[bench]'
+	touch $(BENCH_STAMP)
+
+# BENCH_ARGS: e.g. `--quick`, or benchmark names (`make bench BENCH_ARGS=http_overhead`).
+bench: services $(BENCH_STAMP)
+	$(PY) -m bench $(BENCH_ARGS)
 
 reliability: services
 	$(PY) -m pytest tests/reliability

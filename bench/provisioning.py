@@ -18,20 +18,15 @@ import sys
 import time
 from pathlib import Path
 
-from bench.common import print_table, setup_django, write_result
+from bench.common import percentile, print_table, setup_django, write_result
 
 ROOT = Path(__file__).resolve().parents[1]
 QUEUE = "tessera-bench"
 
 
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
-
-
 def start_worker(strategy: str) -> subprocess.Popen[bytes]:
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "core.settings.local", "CELERY_QUEUE": QUEUE,
-           "TENANT_PROVISIONING_STRATEGY": strategy}
+           "TENANT_PROVISIONING_STRATEGY": strategy, "LOG_LEVEL": "WARNING"}
     proc = subprocess.Popen([sys.executable, "-m", "celery", "-A", "core", "worker", "-Q", QUEUE,
                              "--concurrency=1", "--without-gossip", "--without-mingle", "--loglevel=WARNING",
                              "-n", f"bench-{strategy}@%h"], cwd=ROOT, env=env, start_new_session=True)

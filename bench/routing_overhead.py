@@ -4,20 +4,26 @@ Baseline: the same query with the alias named explicitly (`.using(alias)`),
 which skips the router entirely, i.e. plain Django. Both run in this process,
 interleaved, against the same database through the same connection.
 
-    python -m bench.routing_overhead        (services up: `make services`)
+    python -m bench.routing_overhead [--quick]        (services up: `make services`)
 """
 
 from __future__ import annotations
 
+import argparse
 import time
 
 from bench.common import interleaved, print_table, setup_django, write_result
 
 CALLS, ROUNDS = 300, 15
+QUICK_CALLS, QUICK_ROUNDS = 30, 3
 
 
 def main() -> None:
-    setup_django()
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--quick", action="store_true", help="tiny sizes, for smoke tests")
+    args = parser.parse_args()
+    calls, rounds = (QUICK_CALLS, QUICK_ROUNDS) if args.quick else (CALLS, ROUNDS)
+    setup_django("bench.contenders.settings_on")  # its own template and tenant databases
     from django.conf import settings
     from django.db import connections, router
 
@@ -44,7 +50,7 @@ def main() -> None:
                 "routed": lambda pk=project.pk: Project.objects.filter(pk=pk).first(),
                 "router call only": lambda: router.db_for_read(Project),
             }
-            medians = interleaved(cases, calls=CALLS, rounds=ROUNDS)
+            medians = interleaved(cases, calls=calls, rounds=rounds)
         connections.close_all()
         dbops.drop_database(server, spec.database)
         base, routed = medians["plain Django (.using)"], medians["routed"]
@@ -55,7 +61,7 @@ def main() -> None:
              f"{r['medians_us']['router call only']:.2f}") for s, r in results.items()]
     print_table("Routing overhead per query (median µs, lower is better)", rows,
                 ("case", "plain Django", "routed", "overhead", "ratio", "router call"))
-    path = write_result("routing_overhead", {"calls_per_round": CALLS, "rounds": ROUNDS, "results": results})
+    path = write_result("routing_overhead", {"calls_per_round": calls, "rounds": rounds, "results": results})
     print(f"\nwritten {path}")
 
 

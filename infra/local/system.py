@@ -38,13 +38,13 @@ def _major(path: Path) -> int:
         return 0
 
 
-def ensure_binaries() -> None:
-    """Install the Debian packages for any missing server binary (root only)."""
-    missing = [pkg for binary, pkg in DEBIAN_PACKAGES.items() if not _have(binary)]
+def ensure_binaries(packages: dict[str, str] = DEBIAN_PACKAGES) -> None:
+    """Install the Debian package of any missing binary in `packages` (binary -> package; root only)."""
+    missing = [pkg for binary, pkg in packages.items() if not _have(binary)]
     if not missing:
         return
     if not is_root() or not shutil.which("apt-get"):
-        raise InfraError(f"missing server binaries; install the packages: {' '.join(missing)}")
+        raise InfraError(f"missing binaries; install the packages: {' '.join(missing)}")
     print(f"installing {' '.join(missing)} with apt-get ...", flush=True)
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
     subprocess.run(["apt-get", "update", "-qq"], check=True, env=env)

@@ -1,0 +1,1 @@
+"""Peers: the same product served by other multi-tenancy libraries, for side-by-side runs."""

@@ -1,0 +1,13 @@
+"""The tenant and domain models django-tenants requires (public schema)."""
+
+from django.db import models
+from django_tenants.models import DomainMixin, TenantMixin
+
+
+class Client(TenantMixin):
+    name = models.CharField(max_length=100)
+    auto_create_schema = True
+
+
+class Domain(DomainMixin):
+    pass
