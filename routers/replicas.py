@@ -82,6 +82,9 @@ def _usable(server: str, index: int, required: int) -> bool:
 def _connected(server: str, index: int, alias: str) -> bool:
     """Open this thread's connection to the replica now, so a failure routes to the primary."""
     wrapper = connections[alias]
+    # Run Django's per-request health check here: a dead connection closed later, in cursor(),
+    # would reconnect outside this guard and a failing replica would answer 500.
+    wrapper.close_if_health_check_failed()
     if wrapper.connection is not None:
         return True
     if is_tenant_alias(alias):
