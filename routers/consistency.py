@@ -35,6 +35,7 @@ class ReadState:
     required: dict[str, int] = field(default_factory=dict)  # server -> LSN
     written: set[str] = field(default_factory=set)  # primary aliases written here
     replica_failed: bool = False
+    primary_only: bool = False  # every read of this unit of work goes to primaries
 
 
 _state: contextvars.ContextVar[ReadState | None] = contextvars.ContextVar("tessera_reads", default=None)
@@ -74,9 +75,9 @@ def state() -> ReadState:
 
 
 @contextmanager
-def read_scope(token: str | None = None) -> Iterator[ReadState]:
-    """Run a unit of work that must read after `token`."""
-    scope = ReadState(required=parse_token(token))
+def read_scope(token: str | None = None, *, primary_only: bool = False) -> Iterator[ReadState]:
+    """Run a unit of work that must read after `token` (or only from primaries)."""
+    scope = ReadState(required=parse_token(token), primary_only=primary_only)
     reset = _state.set(scope)
     try:
         yield scope
@@ -89,8 +90,9 @@ def note_write(alias: str) -> None:
 
 
 def wrote(alias: str) -> bool:
+    """Return True when reads of `alias`'s database must use the primary (written, or primary-only scope)."""
     current = _state.get()
-    return current is not None and alias in current.written
+    return current is not None and (current.primary_only or alias in current.written)
 
 
 def required_lsn(server: str) -> int:

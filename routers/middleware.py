@@ -23,7 +23,10 @@ class ReadYourWritesMiddleware:
     (the newer of both per server wins) and goes back in both after a write.
     A safe request that failed because a replica broke under it is retried once:
     the broken replica is out of rotation by then, so the retry reads from the
-    primary or another replica instead of answering 500.
+    primary or another replica instead of answering 500. A request that may
+    write (POST, PUT, PATCH, DELETE) reads from primaries only: it validates
+    against current data, and it is never caught half-done by a failing
+    replica, since it could not be retried safely.
     """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
@@ -31,7 +34,7 @@ class ReadYourWritesMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         incoming = _incoming_token(request)
-        with consistency.read_scope(incoming) as scope:
+        with consistency.read_scope(incoming, primary_only=request.method not in SAFE_METHODS) as scope:
             response = self.get_response(request)
             if response.status_code >= 500 and scope.replica_failed and request.method in SAFE_METHODS:
                 logger.warning("retrying %s %s after a replica failure", request.method, request.path)

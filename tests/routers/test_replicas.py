@@ -90,6 +90,22 @@ def test_http_clients_get_a_read_after_token_and_read_their_writes(tenants: dict
 
 
 @pytest.mark.urls("tests.routers.urls_ryw")
+def test_a_write_request_validates_against_the_primary_not_a_lagging_replica(
+    tenants: dict[str, TenantSpec],
+) -> None:
+    urls_ryw.WORLD.update(tenants)
+    with replay_paused():
+        first = Client().post("/projects?key=DUP", HTTP_X_TENANT="alpha")
+        assert first.status_code == 201 and first.json()["read_from"] == "tenant:alpha"
+        # A second client without the first one's token: its GET may read the paused
+        # replica, but its POST must see the row the replica has not replayed yet.
+        other = Client()
+        assert other.get("/projects", HTTP_X_TENANT="alpha").json()["db"] == "tenant:alpha:replica"
+        again = other.post("/projects?key=DUP", HTTP_X_TENANT="alpha")
+        assert again.status_code == 409 and again.json()["read_from"] == "tenant:alpha"
+
+
+@pytest.mark.urls("tests.routers.urls_ryw")
 @override_settings(REPLICA_RETRY_SECONDS=2.0)
 def test_stopping_the_replica_under_load_causes_no_errors(tenants: dict[str, TenantSpec]) -> None:
     urls_ryw.WORLD.update(tenants)

@@ -14,8 +14,12 @@ WORLD: dict[str, TenantSpec] = {}
 def projects(request: HttpRequest) -> JsonResponse:
     with tenant_context(WORLD[request.headers["X-Tenant"]]):
         if request.method == "POST":
+            existing = Project.objects.filter(key=request.GET["key"])
+            read_from = existing.db  # a write request's validation read
+            if existing.exists():
+                return JsonResponse({"code": "duplicate", "read_from": read_from}, status=409)
             project = Project.objects.create(name="p", key=request.GET["key"])
-            return JsonResponse({"id": project.pk}, status=201)
+            return JsonResponse({"id": project.pk, "read_from": read_from}, status=201)
         queryset = Project.objects.all()
         return JsonResponse({"keys": sorted(queryset.values_list("key", flat=True)), "db": queryset.db})
 
