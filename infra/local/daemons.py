@@ -36,7 +36,8 @@ server_idle_timeout = 60
 ; (defaults are 15 s, 15 s and 120 s: a dead replica would hang reads for minutes).
 server_login_retry = 1
 server_connect_timeout = 3
-query_wait_timeout = 5
+; A replica's pooler gives up sooner: the app reads from the primary instead.
+query_wait_timeout = {query_wait_timeout}
 ignore_startup_parameters = extra_float_digits,options
 application_name_add_host = 0
 logfile = {logfile}
@@ -105,6 +106,7 @@ def _write_pgbouncer_config(instance: PgInstance, directory: Path) -> bool:
         include=include, pg_port=instance.port, port=instance.pooler_port,
         userlist=directory / "userlist.txt", superuser=config.SUPERUSER, app_user=config.APP_USER,
         logfile=config.LOG_DIR / f"pgbouncer-{instance.name}.log", pidfile=directory / "pgbouncer.pid",
+        query_wait_timeout=1 if instance.is_replica else 5,
     )
     path = directory / "pgbouncer.ini"
     changed = not path.exists() or path.read_text() != ini
