@@ -80,6 +80,25 @@ def apply_database_settings(server: str, name: str) -> None:
 
 
 def list_databases(server: str, prefix: str) -> list[str]:
+    """Return the names of the databases on `server` that start with `prefix`."""
+    return sorted(database_comments(server, prefix))
+
+
+def database_comments(server: str, prefix: str) -> dict[str, str]:
+    """Map each database on `server` starting with `prefix` to its comment ("" when none)."""
     with server_connection(server) as conn, conn.cursor() as cursor:
-        cursor.execute("SELECT datname FROM pg_database WHERE starts_with(datname, %s) ORDER BY 1", [prefix])
-        return [row[0] for row in cursor.fetchall()]
+        cursor.execute(
+            "SELECT datname, coalesce(shobj_description(oid, 'pg_database'), '') FROM pg_database "
+            "WHERE starts_with(datname, %s)", [prefix])
+        return dict(cursor.fetchall())
+
+
+def database_comment(server: str, name: str) -> str | None:
+    """Return the comment of database `name` ("" when none), or None when it does not exist."""
+    return database_comments(server, name).get(name)
+
+
+def set_comment(server: str, name: str, comment: str) -> None:
+    """Set the comment of database `name` (it records which tenant owns the database)."""
+    with server_connection(server) as conn, conn.cursor() as cursor:
+        cursor.execute(sql.SQL("COMMENT ON DATABASE {} IS {}").format(sql.Identifier(name), sql.Literal(comment)))
