@@ -58,19 +58,20 @@ def step_template(tenant: Tenant, job: ProvisioningJob) -> None:
 
 
 def step_create_database(tenant: Tenant, job: ProvisioningJob) -> None:
-    comment = dbops.database_comment(tenant.server_id, tenant.database)
-    if comment and comment.startswith(OWNER_MARK) and comment != owner_mark(tenant):
-        # A deleted tenant's leftover under the same name: never hand its data on.
-        logger.warning("dropping %s on %s: it belonged to %s", tenant.database, tenant.server_id, comment)
-        dbops.drop_database(tenant.server_id, tenant.database)
-        comment = None
-    if comment is None:
-        template = settings.TENANT_TEMPLATE_DB if cloning() else None
-        dbops.create_database(tenant.server_id, tenant.database, template=template)
-    dbops.set_comment(tenant.server_id, tenant.database, owner_mark(tenant))
+    server, name, mark = tenant.server_id, tenant.database, owner_mark(tenant)
+    with dbops.server_connection(server) as conn:  # one backend for the whole step
+        comment = dbops.database_comment(conn, name)
+        if comment and comment.startswith(OWNER_MARK) and comment != mark:
+            # A deleted tenant's leftover under the same name: never hand its data on.
+            logger.warning("dropping %s on %s: it belonged to %s", name, server, comment)
+            dbops.drop_database(conn, name)
+            comment = None
+        if comment is None:
+            dbops.create_database(conn, name, template=settings.TENANT_TEMPLATE_DB if cloning() else None)
+        dbops.set_comment(conn, name, mark)
+        dbops.apply_database_settings(conn, name)
     if comment is None and not cloning():
         _migrate(tenant)
-    dbops.apply_database_settings(tenant.server_id, tenant.database)
 
 
 def _migrate(tenant: Tenant) -> None:
