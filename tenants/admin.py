@@ -1,20 +1,65 @@
-"""Django admin for the control plane: tenants, domains, servers, provisioning jobs."""
+"""Django admin for the control plane: tenants, domains, servers, provisioning jobs.
+
+Every write goes through `tenants.services`, like the platform API's: the
+admin never saves a Tenant or Domain row itself, so validation (the base
+domain check), compare-and-set status changes and resolution-cache
+invalidation apply here too. Forms run the same checks first, so a bad value
+is a form error rather than an exception.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
+from django import forms
 from django.contrib import admin, messages
-from django.db.models import QuerySet
+from django.db.models import ForeignKey, QuerySet
+from django.forms import BaseInlineFormSet, ModelForm
 from django.http import HttpRequest
 
 from core.errors import ApiError
-from tenants import services
+from tenants import selectors, services
 from tenants.models import DatabaseServer, Domain, ProvisioningJob, Tenant
+from tenants.validation import custom_domain_problem, normalize_domain
+
+CONTROL = "default"
 
 
-class DomainInline(admin.TabularInline):
+class PrimaryReads:
+    """Read the control-plane primary: an operator acts on what is, not on what a replica replayed."""
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
+        return super().get_queryset(request).using(CONTROL)  # type: ignore[misc]
+
+    def formfield_for_foreignkey(self, db_field: ForeignKey, request: HttpRequest,
+                                 **kwargs: Any) -> forms.ModelChoiceField | None:
+        kwargs.setdefault("queryset", db_field.remote_field.model._default_manager.using(CONTROL))
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)  # type: ignore[misc]
+
+
+class DomainForm(forms.ModelForm):
+    """A custom domain: checked like `services.domain_add` does; fixed once saved."""
+
+    class Meta:
+        model = Domain
+        fields = ["domain"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:  # a domain is removed and added, never edited in place
+            for field in self.fields.values():
+                field.disabled = True
+
+    def clean_domain(self) -> str:
+        domain = normalize_domain(self.cleaned_data["domain"])
+        if self.instance.pk is None and (problem := custom_domain_problem(domain)):
+            raise forms.ValidationError(problem)
+        return str(domain)
+
+
+class DomainInline(PrimaryReads, admin.TabularInline):
     model = Domain
+    form = DomainForm
     extra = 0
 
 
@@ -34,12 +79,12 @@ def _bulk(action: Any, verb: str) -> Any:
 
 
 @admin.register(Tenant)
-class TenantAdmin(admin.ModelAdmin):
+class TenantAdmin(PrimaryReads, admin.ModelAdmin):
     list_display = ["slug", "name", "plan", "status", "server", "database", "created_at"]
     list_filter = ["status", "plan", "server"]
     search_fields = ["slug", "name", "admin_email", "domains__domain"]
-    readonly_fields = ["slug", "status", "server", "database", "error", "created_at", "updated_at",
-                       "activated_at", "deleted_at"]
+    readonly_fields = ["slug", "status", "server", "database", "admin_email", "error", "created_at",
+                       "updated_at", "activated_at", "deleted_at"]
     inlines = [DomainInline]
     actions = [_bulk(services.tenant_suspend, "Suspended"), _bulk(services.tenant_resume, "Resumed"),
                _bulk(services.tenant_retry, "Retried")]
@@ -50,25 +95,81 @@ class TenantAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False  # deletion drops a database: use the API's DELETE
 
+    def save_model(self, request: HttpRequest, obj: Tenant, form: ModelForm, change: bool) -> None:
+        # Only name and plan are editable; a full-row save could write back a stale status.
+        services.tenant_update(slug=obj.slug, name=obj.name, plan=obj.plan)
+
+    def save_formset(self, request: HttpRequest, form: ModelForm, formset: BaseInlineFormSet,
+                     change: bool) -> None:
+        formset.save(commit=False)  # fills deleted_objects and new_objects, writes nothing
+        slug = form.instance.slug
+        for domain in formset.deleted_objects:
+            services.domain_remove(slug=slug, domain=domain.domain)
+        for domain in formset.new_objects:
+            domain.pk = services.domain_add(slug=slug, domain=domain.domain).pk
+
 
 @admin.register(Domain)
-class DomainAdmin(admin.ModelAdmin):
+class DomainAdmin(PrimaryReads, admin.ModelAdmin):
+    form = DomainForm
+    fields = ["domain", "tenant"]
     list_display = ["domain", "tenant", "created_at"]
     search_fields = ["domain", "tenant__slug"]
 
+    def get_readonly_fields(self, request: HttpRequest, obj: Domain | None = None) -> list[str]:
+        return ["domain", "tenant"] if obj else []
+
+    def formfield_for_foreignkey(self, db_field: ForeignKey, request: HttpRequest,
+                                 **kwargs: Any) -> forms.ModelChoiceField | None:
+        if db_field.name == "tenant":
+            kwargs["queryset"] = selectors.tenant_list().using(CONTROL)  # deleted tenants take no domains
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def save_model(self, request: HttpRequest, obj: Domain, form: ModelForm, change: bool) -> None:
+        if not change:  # a saved domain has no editable field
+            row = services.domain_add(slug=obj.tenant.slug, domain=obj.domain)
+            obj.pk, obj.created_at = row.pk, row.created_at
+
+    def delete_model(self, request: HttpRequest, obj: Domain) -> None:
+        services.domain_remove(slug=obj.tenant.slug, domain=obj.domain)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Domain]) -> None:
+        for domain in queryset.select_related("tenant"):
+            self.delete_model(request, domain)
+
 
 @admin.register(DatabaseServer)
-class DatabaseServerAdmin(admin.ModelAdmin):
+class DatabaseServerAdmin(PrimaryReads, admin.ModelAdmin):
     list_display = ["name", "host", "port", "replicas", "pooled", "accepts_tenants", "configured"]
     list_filter = ["accepts_tenants", "configured"]
     readonly_fields = ["name", "host", "port", "replicas", "pooled", "configured", "synced_at"]
 
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # rows mirror TENANT_DB_SERVERS (synced at migrate and worker start)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def save_model(self, request: HttpRequest, obj: DatabaseServer, form: ModelForm, change: bool) -> None:
+        services.server_update(name=obj.name, accepts_tenants=obj.accepts_tenants)
+
 
 @admin.register(ProvisioningJob)
-class ProvisioningJobAdmin(admin.ModelAdmin):
+class ProvisioningJobAdmin(PrimaryReads, admin.ModelAdmin):
+    """Read-only: jobs belong to the state machine (retry a tenant to run one again)."""
+
     list_display = ["tenant", "kind", "status", "attempts", "steps_done", "created_at", "finished_at"]
     list_filter = ["kind", "status"]
     search_fields = ["tenant__slug"]
     readonly_fields = ["tenant", "kind", "status", "steps_done", "attempts", "error", "created_at",
                        "queued_at", "started_at", "heartbeat_at", "finished_at"]
     exclude = ["payload"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

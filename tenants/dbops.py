@@ -2,21 +2,27 @@
 
 Identifiers are validated by `routers.spec` and always quoted with
 `psycopg2.sql.Identifier`; nothing user-supplied is ever formatted into SQL.
+Each operation takes a server name (it opens and closes its own connection)
+or an open connection from `server_connection`, so a sequence of operations
+can share one connection (each connect forks a PostgreSQL backend).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import TypeAlias
 
 import psycopg2
 from django.conf import settings
 from psycopg2 import sql
 from psycopg2.extensions import connection as PgConnection
+from psycopg2.extensions import cursor as PgCursor
 
 from core.dbservers import ServerConfig, configured_servers
 
 MAINTENANCE_DB = "postgres"
+Target: TypeAlias = str | PgConnection  # a server name, or an open autocommit connection to its primary
 
 
 @contextmanager
@@ -35,25 +41,35 @@ def server_connection(server: str | ServerConfig) -> Iterator[PgConnection]:
         conn.close()
 
 
-def database_exists(server: str, name: str) -> bool:
-    with server_connection(server) as conn, conn.cursor() as cursor:
+@contextmanager
+def _cursor(target: Target) -> Iterator[PgCursor]:
+    if isinstance(target, str):
+        with server_connection(target) as conn, conn.cursor() as cursor:
+            yield cursor
+    else:
+        with target.cursor() as cursor:
+            yield cursor
+
+
+def database_exists(server: Target, name: str) -> bool:
+    with _cursor(server) as cursor:
         cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
         return cursor.fetchone() is not None
 
 
-def create_database(server: str, name: str, *, template: str | None = None) -> None:
+def create_database(server: Target, name: str, *, template: str | None = None) -> None:
     """Create `name` on `server`, cloned from `template` when given."""
     statement = sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name))
     if template:
         statement = sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
             sql.Identifier(name), sql.Identifier(template))
-    with server_connection(server) as conn, conn.cursor() as cursor:
+    with _cursor(server) as cursor:
         cursor.execute(statement)
 
 
-def drop_database(server: str, name: str) -> None:
+def drop_database(server: Target, name: str) -> None:
     """Drop `name` on `server` if it exists (templates too), disconnecting its sessions first."""
-    with server_connection(server) as conn, conn.cursor() as cursor:
+    with _cursor(server) as cursor:
         cursor.execute("SELECT datistemplate FROM pg_database WHERE datname = %s", [name])
         row = cursor.fetchone()
         if row is None:
@@ -63,23 +79,46 @@ def drop_database(server: str, name: str) -> None:
         cursor.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
 
 
-def set_template_flag(server: str, name: str, *, is_template: bool) -> None:
+def set_template_flag(server: Target, name: str, *, is_template: bool) -> None:
     """Mark a database as a template (clonable, refuses connections when not allowed)."""
-    with server_connection(server) as conn, conn.cursor() as cursor:
+    with _cursor(server) as cursor:
         cursor.execute(sql.SQL("ALTER DATABASE {} WITH IS_TEMPLATE {}").format(
             sql.Identifier(name), sql.Literal(is_template)))
 
 
-def apply_database_settings(server: str, name: str) -> None:
+def apply_database_settings(server: Target, name: str) -> None:
     """Set per-database timeouts (pooled connections cannot pass them at connect)."""
     from routers.policy import database_settings_sql
 
-    with server_connection(server) as conn, conn.cursor() as cursor:
+    with _cursor(server) as cursor:
         for statement in database_settings_sql(name):
             cursor.execute(statement)
 
 
-def list_databases(server: str, prefix: str) -> list[str]:
-    with server_connection(server) as conn, conn.cursor() as cursor:
-        cursor.execute("SELECT datname FROM pg_database WHERE starts_with(datname, %s) ORDER BY 1", [prefix])
-        return [row[0] for row in cursor.fetchall()]
+def list_databases(server: Target, prefix: str) -> list[str]:
+    """Return the names of the databases on `server` that start with `prefix`."""
+    return sorted(database_comments(server, prefix))
+
+
+def database_comments(server: Target, prefix: str) -> dict[str, str]:
+    """Map each database on `server` starting with `prefix` to its comment ("" when none)."""
+    with _cursor(server) as cursor:
+        cursor.execute(
+            "SELECT datname, coalesce(shobj_description(oid, 'pg_database'), '') FROM pg_database "
+            "WHERE starts_with(datname, %s)", [prefix])
+        return dict(cursor.fetchall())
+
+
+def database_comment(server: Target, name: str) -> str | None:
+    """Return the comment of database `name` ("" when none), or None when it does not exist."""
+    with _cursor(server) as cursor:
+        cursor.execute("SELECT coalesce(shobj_description(oid, 'pg_database'), '') FROM pg_database "
+                       "WHERE datname = %s", [name])
+        row = cursor.fetchone()
+    return None if row is None else str(row[0])
+
+
+def set_comment(server: Target, name: str, comment: str) -> None:
+    """Set the comment of database `name` (it records which tenant owns the database)."""
+    with _cursor(server) as cursor:
+        cursor.execute(sql.SQL("COMMENT ON DATABASE {} IS {}").format(sql.Identifier(name), sql.Literal(comment)))

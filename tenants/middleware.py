@@ -4,7 +4,10 @@ Order of resolution: a custom domain (Domain table), then
 `<slug>.<TENANT_BASE_DOMAIN>`, then the `X-Tenant` header when
 `TENANT_HEADER_ENABLED`. Paths that are not tenant-scoped (the platform API,
 Django admin, health, API schema and docs) never get a tenant; every other
-`/api/` path must have one.
+`/api/` path must have one. Status rules: unknown, deleting or deleted 404
+`tenant_not_found`; suspended 403 `tenant_suspended`; provisioning 503
+`tenant_unavailable` with Retry-After; failed 503 `tenant_unavailable`
+without Retry-After (see docs/tenants.md).
 """
 
 from __future__ import annotations
@@ -43,12 +46,19 @@ class TenantMiddleware:
         if resolved.status == TenantStatus.SUSPENDED:
             return json_error(403, "tenant_suspended", "This tenant is suspended.")
         if resolved.status != TenantStatus.ACTIVE:
-            response = json_error(503, "tenant_unavailable", f"This tenant is {resolved.status}; try again soon.")
-            response["Retry-After"] = str(settings.TENANT_RETRY_AFTER_SECONDS)
-            return response
+            return _unavailable(resolved.status)
         request.tenant = resolved.spec  # type: ignore[attr-defined]
         with tenant_context(resolved.spec):
             return self.get_response(request)
+
+
+def _unavailable(status: str) -> HttpResponse:
+    """Answer 503 for a tenant that is not serving; Retry-After only while it is on its way."""
+    if status == TenantStatus.FAILED:  # only an operator's retry brings it back: no time to promise
+        return json_error(503, "tenant_unavailable", "This tenant could not be set up; an operator must retry it.")
+    response = json_error(503, "tenant_unavailable", f"This tenant is {status}; try again soon.")
+    response["Retry-After"] = str(settings.TENANT_RETRY_AFTER_SECONDS)
+    return response
 
 
 def _requested_slug(request: HttpRequest) -> str | None:

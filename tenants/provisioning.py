@@ -8,14 +8,17 @@ step. One job runs at a time: a PostgreSQL advisory lock on the control
 database, held for the run, makes a concurrent run of the same job a no-op;
 the lock dies with a killed worker's connection. A failure marks the tenant
 `failed` with the error and drops the database this tenant owns, so nothing
-half-created is left behind.
+half-created is left behind. A database the job creates carries its owner in
+its comment (`tessera-tenant:<id>`), which is what lets the orphan sweep
+(`tenants.orphans`) drop leftovers and nothing else.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -24,6 +27,7 @@ from django.utils import timezone
 
 from routers import registry, tenant_context
 from tenants import dbops, resolution, selectors
+from tenants.heartbeat import Heartbeat
 from tenants.models import JobKind, JobStatus, ProvisioningJob, Tenant, TenantStatus
 from tenants.templates import ensure_template
 
@@ -31,6 +35,16 @@ logger = logging.getLogger("tessera.provisioning")
 CONTROL = "default"
 LOCK_NAMESPACE = 0x7E5  # pg_advisory_lock(namespace, job id)
 DATABASE_STEPS = ("create_database", "admin_user")
+OWNER_MARK = "tessera-tenant:"
+
+
+class ActivationRefused(Exception):
+    """The tenant may not become active: it left `provisioning` or lost its database."""
+
+
+def owner_mark(tenant: Tenant) -> str:
+    """Return the comment that marks a database as created for `tenant`."""
+    return f"{OWNER_MARK}{tenant.pk}"
 
 
 def cloning() -> bool:
@@ -44,12 +58,20 @@ def step_template(tenant: Tenant, job: ProvisioningJob) -> None:
 
 
 def step_create_database(tenant: Tenant, job: ProvisioningJob) -> None:
-    if not dbops.database_exists(tenant.server_id, tenant.database):
-        template = settings.TENANT_TEMPLATE_DB if cloning() else None
-        dbops.create_database(tenant.server_id, tenant.database, template=template)
-        if not cloning():
-            _migrate(tenant)
-    dbops.apply_database_settings(tenant.server_id, tenant.database)
+    server, name, mark = tenant.server_id, tenant.database, owner_mark(tenant)
+    with dbops.server_connection(server) as conn:  # one backend for the whole step
+        comment = dbops.database_comment(conn, name)
+        if comment and comment.startswith(OWNER_MARK) and comment != mark:
+            # A deleted tenant's leftover under the same name: never hand its data on.
+            logger.warning("dropping %s on %s: it belonged to %s", name, server, comment)
+            dbops.drop_database(conn, name)
+            comment = None
+        if comment is None:
+            dbops.create_database(conn, name, template=settings.TENANT_TEMPLATE_DB if cloning() else None)
+        dbops.set_comment(conn, name, mark)
+        dbops.apply_database_settings(conn, name)
+    if comment is None and not cloning():
+        _migrate(tenant)
 
 
 def _migrate(tenant: Tenant) -> None:
@@ -72,9 +94,22 @@ def step_admin_user(tenant: Tenant, job: ProvisioningJob) -> None:
 
 
 def step_activate(tenant: Tenant, job: ProvisioningJob) -> None:
-    Tenant.objects.filter(pk=tenant.pk).update(
-        status=TenantStatus.ACTIVE, activated_at=timezone.now(), error="", updated_at=timezone.now())
-    resolution.invalidate()
+    """Move the tenant from `provisioning` to `active` (compare-and-set), if its database exists.
+
+    A tenant that left `provisioning` meanwhile (the watchdog failed it) must not
+    come back to life; a tenant already active was activated by an earlier run
+    of this very step (a crash before the step was recorded).
+    """
+    if not dbops.database_exists(tenant.server_id, tenant.database):
+        raise ActivationRefused(f"database {tenant.database} is missing on server {tenant.server_id}")
+    now = timezone.now()
+    if Tenant.objects.filter(pk=tenant.pk, status=TenantStatus.PROVISIONING).update(
+            status=TenantStatus.ACTIVE, activated_at=now, error="", updated_at=now):
+        resolution.invalidate()
+        return
+    status, activated_at = Tenant.objects.filter(pk=tenant.pk).values_list("status", "activated_at").get()
+    if activated_at is None or status not in (TenantStatus.ACTIVE, TenantStatus.SUSPENDED):
+        raise ActivationRefused(f"tenant {tenant.slug} is {status}, no longer provisioning")
 
 
 def step_drop_database(tenant: Tenant, job: ProvisioningJob) -> None:
@@ -97,33 +132,42 @@ STEPS: dict[str, tuple[tuple[str, Callable[[Tenant, ProvisioningJob], None]], ..
 }
 
 
-def job_run(*, job_id: int, progress: Callable[[str], None] | None = None) -> str:
-    """Run (or resume) a job to the end; return its final status."""
-    if not _try_lock(job_id):
-        return "locked"  # another worker is running this very job
-    try:
+Progress = Callable[[str, float], None]
+
+
+def job_run(*, job_id: int, progress: Progress | None = None) -> str:
+    """Run (or resume) a job to the end; return its final status.
+
+    `progress(step, seconds)` is called after each step that ran.
+    """
+    with job_lock(job_id) as mine:
+        if not mine:
+            return "locked"  # another worker is running this very job
         job = _start(job_id)
         if job is None:
             return "skipped"
-        tenant = job.tenant
         try:
-            for name, step in STEPS[job.kind]:
-                if name in job.steps_done:
-                    continue
-                step(tenant, job)
-                _record_step(job, name)
-                if progress:
-                    progress(name)
-                if settings.PROVISIONING_STEP_PAUSE_SECONDS:
-                    time.sleep(settings.PROVISIONING_STEP_PAUSE_SECONDS)
+            _run_steps(job, progress)
         except Exception as exc:
-            logger.exception("%s of tenant %s failed", job.kind, tenant.slug)
+            logger.exception("%s of tenant %s failed", job.kind, job.tenant.slug)
             job_fail(job=job, error=f"{type(exc).__name__}: {exc}")
             return JobStatus.FAILED
         _finish(job)
         return JobStatus.DONE
-    finally:
-        _unlock(job_id)
+
+
+def _run_steps(job: ProvisioningJob, progress: Progress | None) -> None:
+    for name, step in STEPS[job.kind]:
+        if name in job.steps_done:
+            continue
+        started = time.perf_counter()
+        with Heartbeat(job.pk):
+            step(job.tenant, job)
+        _record_step(job, name)
+        if progress:
+            progress(name, time.perf_counter() - started)
+        if settings.PROVISIONING_STEP_PAUSE_SECONDS:
+            time.sleep(settings.PROVISIONING_STEP_PAUSE_SECONDS)
 
 
 def _start(job_id: int) -> ProvisioningJob | None:
@@ -169,9 +213,9 @@ def _drop_owned_database(tenant: Tenant) -> str:
     try:
         registry.unregister(tenant.slug)
         dbops.drop_database(tenant.server_id, tenant.database)
-    except Exception as exc:  # the watchdog sweeps it later; say so in the error
+    except Exception as exc:  # the watchdog's orphan sweep drops it later; say so in the error
         logger.exception("could not drop %s on %s", tenant.database, tenant.server_id)
-        return f" (database cleanup pending: {exc})"
+        return f" (database cleanup pending, left to the orphan sweep: {exc})"
     return ""
 
 
@@ -186,6 +230,39 @@ def job_requeue(*, job: ProvisioningJob) -> bool:
                 .filter(pk=job.pk, status=job.status, heartbeat_at=job.heartbeat_at, queued_at=job.queued_at)
                 .update(status=JobStatus.PENDING, heartbeat_at=None, queued_at=timezone.now(),
                         attempts=job.attempts + lost))
+
+
+def job_rescue(*, job: ProvisioningJob) -> str | None:
+    """Fail a stalled job out of attempts, or put it back to pending; return what was done.
+
+    Returns "busy" when a live session holds the job's lock (a slow but healthy
+    run: its heartbeat is late, not its worker dead), "failed", "requeued"
+    (the caller queues it again), or None when the job moved on meanwhile.
+    The lock is held while deciding, so no worker starts the job under us.
+    """
+    with job_lock(job.pk) as mine:
+        if not mine:
+            return "busy"
+        current = (ProvisioningJob.objects.select_related("tenant")
+                   .filter(pk=job.pk, status=job.status, heartbeat_at=job.heartbeat_at, queued_at=job.queued_at)
+                   .first())
+        if current is None:
+            return None
+        if current.attempts >= settings.PROVISIONING_MAX_ATTEMPTS:
+            job_fail(job=current, error="no progress: the job stalled on every attempt")
+            return "failed"
+        return "requeued" if job_requeue(job=current) else None
+
+
+@contextmanager
+def job_lock(job_id: int) -> Iterator[bool]:
+    """Hold the job's advisory lock for the block if it is free; yield whether it was."""
+    mine = _try_lock(job_id)
+    try:
+        yield mine
+    finally:
+        if mine:
+            _unlock(job_id)
 
 
 def _try_lock(job_id: int) -> bool:

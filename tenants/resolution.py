@@ -5,7 +5,10 @@ Active tenants and host -> slug answers are cached per process for
 generation counter in Redis; each process compares it at most every
 `TENANT_CACHE_CHECK_SECONDS` and drops its cache when it moved. Tenants in
 any other state than active are never cached, so a tenant finishing
-provisioning serves at once. If Redis is down the TTL bounds staleness.
+provisioning serves at once. Unknown slugs are remembered for
+`TENANT_NEGATIVE_CACHE_SECONDS` (so a stream of requests for a missing tenant
+does not query the control plane each time); creating a tenant invalidates.
+If Redis is down the TTLs bound staleness.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from tenants import selectors
 from tenants.models import TenantStatus
 
 GENERATION_KEY = "tenants:generation"
+MISSING_MAX = 10_000  # bound the negative cache: slugs come from clients
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,24 +37,35 @@ class ResolvedTenant:
 _lock = threading.Lock()
 _tenants: dict[str, tuple[float, ResolvedTenant]] = {}
 _domains: dict[str, tuple[float, str | None]] = {}
+_missing: dict[str, float] = {}  # unknown slug -> expires at
 _generation: list[object] = [None, 0.0]  # [value, checked at]
 
 
 def lookup(slug: str) -> ResolvedTenant | None:
-    """Return the tenant `slug` (cached while active), or None if unknown."""
+    """Return the tenant `slug` (cached while active), or None if unknown (cached briefly)."""
     _check_generation()
     now = time.monotonic()
     hit = _tenants.get(slug)
     if hit and hit[0] > now:
         return hit[1]
+    if _missing.get(slug, 0.0) > now:
+        return None
     tenant = selectors.tenant_get(slug=slug)
     if tenant is None:
+        _remember_missing(slug, now)
         return None
     resolved = ResolvedTenant(selectors.tenant_spec(tenant), tenant.status)
     if tenant.status == TenantStatus.ACTIVE:
         with _lock:
             _tenants[slug] = (now + settings.TENANT_CACHE_TTL_SECONDS, resolved)
     return resolved
+
+
+def _remember_missing(slug: str, now: float) -> None:
+    with _lock:
+        if len(_missing) >= MISSING_MAX:
+            _missing.clear()
+        _missing[slug] = now + settings.TENANT_NEGATIVE_CACHE_SECONDS
 
 
 def slug_for_host(host: str) -> str | None:
@@ -74,17 +89,26 @@ def slug_for_host(host: str) -> str | None:
 def invalidate() -> None:
     """Drop this process's cache and tell every other process to drop theirs."""
     clear_local()
+    generation: object = 1
     if cache.add(GENERATION_KEY, 1, timeout=None) is False:
         try:
-            cache.incr(GENERATION_KEY)
+            generation = cache.incr(GENERATION_KEY)
         except ValueError:
             cache.set(GENERATION_KEY, 1, timeout=None)
+    with _lock:  # this process is current already: its next check must not flush again
+        _generation[0], _generation[1] = generation, time.monotonic()
 
 
 def clear_local() -> None:
+    """Drop this process's cache only."""
     with _lock:
-        _tenants.clear()
-        _domains.clear()
+        _clear_locked()
+
+
+def _clear_locked() -> None:
+    _tenants.clear()
+    _domains.clear()
+    _missing.clear()
 
 
 def _check_generation() -> None:
@@ -94,8 +118,7 @@ def _check_generation() -> None:
     current = cache.get(GENERATION_KEY)
     with _lock:
         if current != _generation[0]:
-            _tenants.clear()
-            _domains.clear()
+            _clear_locked()
             _generation[0] = current
         _generation[1] = now
 

@@ -9,6 +9,7 @@ from django.db.models import Count, Q, QuerySet
 from routers.spec import TenantSpec
 from tenants.models import DatabaseServer, JobStatus, ProvisioningJob, Tenant, TenantStatus
 
+CONTROL = "default"
 LIVE = ~Q(status=TenantStatus.DELETED)
 
 
@@ -16,9 +17,10 @@ def tenant_spec(tenant: Tenant) -> TenantSpec:
     return TenantSpec(tenant.slug, tenant.server_id, tenant.database)
 
 
-def tenant_get(*, slug: str) -> Tenant | None:
-    """Return the live (not deleted) tenant with `slug`."""
-    return Tenant.objects.filter(LIVE, slug=slug).first()
+def tenant_get(*, slug: str, primary: bool = False) -> Tenant | None:
+    """Return the live (not deleted) tenant with `slug` (from the primary when a write follows)."""
+    tenants = Tenant.objects.using(CONTROL) if primary else Tenant.objects
+    return tenants.filter(LIVE, slug=slug).first()
 
 
 def tenant_list() -> QuerySet[Tenant]:
@@ -38,7 +40,12 @@ def server_loads() -> dict[str, int]:
 
 
 def placement_candidates() -> QuerySet[DatabaseServer]:
-    return (DatabaseServer.objects.filter(configured=True, accepts_tenants=True)
+    """Servers open to new tenants, least loaded first.
+
+    Read on the primary: a placement decides a write, and a replica may not
+    have seen a server synced or a tenant placed a moment ago.
+    """
+    return (DatabaseServer.objects.using(CONTROL).filter(configured=True, accepts_tenants=True)
             .annotate(live=Count("tenants", filter=~Q(tenants__status=TenantStatus.DELETED)))
             .order_by("live", "name"))
 

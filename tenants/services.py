@@ -2,23 +2,29 @@
 
 Every function is keyword-only and named `<entity>_<action>`. Long work
 (provisioning, deletion) is queued as a Celery task once the control-plane
-transaction commits; the task runs `tenants.provisioning`.
+transaction commits; the task runs `tenants.provisioning`. If the broker
+refuses the task, what was committed is undone and `QueueUnavailable` (503)
+is raised, so nothing is left half-created. Call these outside a transaction.
 """
 
 from __future__ import annotations
 
+import logging
 import secrets
+from collections.abc import Callable
 from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth.hashers import make_password
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from core.dbservers import configured_servers
 from core.errors import ApiError, Conflict
 from routers.spec import database_name_for
-from tenants import resolution, selectors
+from tenants import orphans, provisioning, resolution, selectors
 from tenants.models import (
     DatabaseServer,
     Domain,
@@ -29,9 +35,11 @@ from tenants.models import (
     Tenant,
     TenantStatus,
 )
-from tenants.validation import domain_problem, slug_problem
+from tenants.queueing import QueueUnavailable, publish
+from tenants.validation import custom_domain_problem, normalize_domain, slug_problem
 
 CONTROL = "default"
+logger = logging.getLogger("tessera.provisioning")
 
 
 class InvalidInput(ApiError):
@@ -45,7 +53,7 @@ class InvalidState(ApiError):
 
 
 def servers_sync() -> list[DatabaseServer]:
-    """Mirror TENANT_DB_SERVERS into DatabaseServer rows (idempotent)."""
+    """Mirror TENANT_DB_SERVERS into DatabaseServer rows (idempotent; run at migrate and worker start)."""
     configured = configured_servers()
     rows = []
     for name, server in configured.items():
@@ -60,11 +68,21 @@ def servers_sync() -> list[DatabaseServer]:
     return rows
 
 
+def server_update(*, name: str, accepts_tenants: bool) -> None:
+    """Open or close a server to new tenants (the only field not mirrored from the environment)."""
+    DatabaseServer.objects.filter(name=name).update(accepts_tenants=accepts_tenants)
+
+
 def tenant_create(*, slug: str, name: str, admin_email: str, admin_password: str | None = None,
-                  server: str | None = None, plan: str = Plan.FREE) -> tuple[Tenant, str | None]:
-    """Record a new tenant and queue its provisioning; return it and any generated password."""
-    _validate_new_tenant(slug=slug, name=name, plan=plan)
-    servers_sync()
+                  server: str | None = None, plan: str = Plan.FREE,
+                  enqueue: bool = True) -> tuple[Tenant, str | None]:
+    """Record a new tenant and queue its provisioning; return it and any generated password.
+
+    With `enqueue=False` nothing is queued: the caller runs the job itself
+    (`provisioning.job_run`), as `manage.py create_tenant` does.
+    """
+    _raise_problems({**_slug_problems(slug), **_profile_problems(name=name, plan=plan),
+                     **_email_problems(admin_email)})
     placed = _place(server)
     generated = None if admin_password else secrets.token_urlsafe(12)
     database = database_name_for(slug, settings.TENANT_DB_NAME_PREFIX)
@@ -74,20 +92,47 @@ def tenant_create(*, slug: str, name: str, admin_email: str, admin_password: str
                 slug=slug, name=name, plan=plan, server=placed, database=database, admin_email=admin_email)
             job = ProvisioningJob.objects.create(
                 tenant=tenant, payload={"password_hash": make_password(admin_password or generated)})
-            transaction.on_commit(lambda: _enqueue(job), using=CONTROL)
     except IntegrityError:
         raise Conflict(f"A tenant with slug '{slug}' already exists.", code="tenant_exists") from None
+    resolution.invalidate()  # drop any "no such tenant" answer cached for this slug
+    if enqueue:
+        _enqueue_or_undo(job, undo=lambda: Tenant.objects.filter(
+            pk=tenant.pk, status=TenantStatus.PROVISIONING).delete())
     return tenant, generated
 
 
-def _validate_new_tenant(*, slug: str, name: str, plan: str) -> None:
+def tenant_update(*, slug: str, name: str, plan: str) -> Tenant:
+    """Change a tenant's display name and plan (only those columns: status belongs to provisioning)."""
+    tenant = _tenant_or_404(slug)
+    _raise_problems(_profile_problems(name=name, plan=plan))
+    Tenant.objects.filter(pk=tenant.pk).update(name=name, plan=plan, updated_at=timezone.now())
+    tenant.refresh_from_db(using=CONTROL)
+    return tenant
+
+
+def _slug_problems(slug: str) -> dict[str, list[str]]:
+    problem = slug_problem(slug)
+    return {"slug": [problem]} if problem else {}
+
+
+def _profile_problems(*, name: str, plan: str) -> dict[str, list[str]]:
     problems = {}
-    if problem := slug_problem(slug):
-        problems["slug"] = [problem]
     if not isinstance(name, str) or not name.strip():
         problems["name"] = ["This field is required."]
     if plan not in Plan.values:
         problems["plan"] = [f"one of {', '.join(Plan.values)}."]
+    return problems
+
+
+def _email_problems(email: str) -> dict[str, list[str]]:
+    try:
+        validate_email(email)
+    except ValidationError:
+        return {"admin_email": ["Enter a valid email address."]}
+    return {}
+
+
+def _raise_problems(problems: dict[str, list[str]]) -> None:
     if problems:
         field, messages = next(iter(problems.items()))
         raise InvalidInput(f"{field}: {messages[0]}", fields=problems)
@@ -110,18 +155,28 @@ def _place(requested: str | None) -> DatabaseServer:
 def _enqueue(job: ProvisioningJob) -> None:
     from tenants.tasks import delete_tenant, provision_tenant
 
-    task = provision_tenant if job.kind == JobKind.PROVISION else delete_tenant
-    task.delay(job.pk)
+    publish(provision_tenant if job.kind == JobKind.PROVISION else delete_tenant, job.pk)
+
+
+def _enqueue_or_undo(job: ProvisioningJob, *, undo: Callable[[], object]) -> None:
+    """Queue `job`; if the broker refuses it, run `undo` (one transaction) and re-raise."""
+    try:
+        _enqueue(job)
+    except QueueUnavailable:
+        with transaction.atomic(using=CONTROL):
+            undo()
+        resolution.invalidate()
+        raise
 
 
 def _tenant_or_404(slug: str) -> Tenant:
-    tenant = selectors.tenant_get(slug=slug)
+    tenant = selectors.tenant_get(slug=slug, primary=True)  # the write that follows must see it
     if tenant is None:
         raise ApiError("Tenant not found.", code="not_found", status_code=404)
     return tenant
 
 
-def _set_status(tenant: Tenant, status: str, *, allowed: set[str], **fields: object) -> Tenant:
+def _set_status(tenant: Tenant, status: str, *, allowed: set[TenantStatus], **fields: object) -> Tenant:
     """Move `tenant` to `status` from one of `allowed`, atomically (compare-and-set)."""
     updated = Tenant.objects.filter(pk=tenant.pk, status__in=allowed).update(
         status=status, updated_at=timezone.now(), **fields)
@@ -147,12 +202,20 @@ def tenant_retry(*, slug: str) -> Tenant:
     job = selectors.latest_job(tenant=tenant)
     if job is None or job.kind != JobKind.PROVISION:
         raise InvalidState(f"Tenant '{slug}' has no provisioning to retry.")
+    failed_error = tenant.error
     with transaction.atomic(using=CONTROL):
         tenant = _set_status(tenant, TenantStatus.PROVISIONING, allowed={TenantStatus.FAILED}, error="")
         ProvisioningJob.objects.filter(pk=job.pk).update(
             status=JobStatus.PENDING, error="", finished_at=None, heartbeat_at=None, attempts=0,
             queued_at=timezone.now())
-        transaction.on_commit(lambda: _enqueue(job), using=CONTROL)
+
+    def undo() -> None:
+        Tenant.objects.filter(pk=tenant.pk, status=TenantStatus.PROVISIONING).update(
+            status=TenantStatus.FAILED, error=failed_error)
+        ProvisioningJob.objects.filter(pk=job.pk, status=JobStatus.PENDING).update(
+            status=job.status, error=job.error, finished_at=job.finished_at, attempts=job.attempts)
+
+    _enqueue_or_undo(job, undo=undo)
     return tenant
 
 
@@ -160,20 +223,25 @@ def tenant_delete(*, slug: str) -> Tenant:
     """Mark the tenant deleting and queue dropping its database."""
     tenant = _tenant_or_404(slug)
     allowed = {TenantStatus.ACTIVE, TenantStatus.SUSPENDED, TenantStatus.FAILED, TenantStatus.DELETING}
+    before = tenant.status
     with transaction.atomic(using=CONTROL):
         tenant = _set_status(tenant, TenantStatus.DELETING, allowed=allowed)
         job = ProvisioningJob.objects.create(tenant=tenant, kind=JobKind.DELETE)
-        transaction.on_commit(lambda: _enqueue(job), using=CONTROL)
+
+    def undo() -> None:
+        ProvisioningJob.objects.filter(pk=job.pk, status=JobStatus.PENDING).delete()
+        Tenant.objects.filter(pk=tenant.pk, status=TenantStatus.DELETING).update(status=before)
+
+    _enqueue_or_undo(job, undo=undo)
     return tenant
 
 
 def domain_add(*, slug: str, domain: str) -> Domain:
+    """Attach custom domain `domain` to the tenant and invalidate every process's resolution cache."""
     tenant = _tenant_or_404(slug)
-    domain = (domain or "").strip().lower() if isinstance(domain, str) else domain
-    if problem := domain_problem(domain):
+    domain = normalize_domain(domain)  # type: ignore[assignment]
+    if problem := custom_domain_problem(domain):
         raise InvalidInput(f"domain: {problem}", fields={"domain": [problem]})
-    if domain == settings.TENANT_BASE_DOMAIN or domain.endswith("." + settings.TENANT_BASE_DOMAIN):
-        raise InvalidInput("domain: subdomains of the base domain are implicit.")
     try:
         with transaction.atomic(using=CONTROL):
             row = Domain.objects.create(tenant=tenant, domain=domain)
@@ -184,6 +252,7 @@ def domain_add(*, slug: str, domain: str) -> Domain:
 
 
 def domain_remove(*, slug: str, domain: str) -> None:
+    """Detach a custom domain from the tenant and invalidate every process's resolution cache."""
     tenant = _tenant_or_404(slug)
     deleted, _ = Domain.objects.filter(tenant=tenant, domain=domain.lower()).delete()
     if not deleted:
@@ -191,17 +260,23 @@ def domain_remove(*, slug: str, domain: str) -> None:
     resolution.invalidate()
 
 
-def provisioning_watchdog() -> dict[str, int]:
-    """Requeue or fail jobs that stopped making progress (e.g. their worker died)."""
-    from tenants import provisioning
+def provisioning_watchdog(*, sweep: bool = True) -> dict[str, int]:
+    """Requeue or fail jobs that stopped making progress (their worker died), then sweep orphans.
 
+    A job whose advisory lock a live session holds is only slow: it is
+    counted as busy and left alone.
+    """
     cutoff = timezone.now() - timedelta(seconds=settings.PROVISIONING_STALL_SECONDS)
-    counts = {"requeued": 0, "failed": 0}
+    counts = {"requeued": 0, "failed": 0, "busy": 0, "swept": 0}
     for job in selectors.stalled_jobs(heartbeat_before=cutoff):
-        if job.attempts >= settings.PROVISIONING_MAX_ATTEMPTS:
-            provisioning.job_fail(job=job, error="no progress: the job stalled on every attempt")
-            counts["failed"] += 1
-        elif provisioning.job_requeue(job=job):
-            _enqueue(job)
-            counts["requeued"] += 1
+        outcome = provisioning.job_rescue(job=job)
+        if outcome == "requeued":
+            try:
+                _enqueue(job)
+            except QueueUnavailable:  # still pending: the next round queues it again
+                logger.warning("watchdog could not requeue job %s", job.pk)
+        if outcome:
+            counts[outcome] += 1
+    if sweep:
+        counts["swept"] = len(orphans.orphan_databases_sweep())
     return counts

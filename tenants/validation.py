@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+from django.conf import settings
+
 from routers.spec import SLUG_RE
 
 RESERVED_SLUGS = frozenset({
@@ -26,6 +28,22 @@ def slug_problem(slug: object) -> str | None:
 
 
 def domain_problem(domain: object) -> str | None:
+    """Return why `domain` is not a host name, or None when it is."""
     if not isinstance(domain, str) or not DOMAIN_RE.match(domain):
         return "a lowercase host name such as app.example.com."
     return None
+
+
+def custom_domain_problem(domain: object) -> str | None:
+    """Return why `domain` cannot be a tenant's custom domain, or None when it can."""
+    if problem := domain_problem(domain):
+        return problem
+    base = settings.TENANT_BASE_DOMAIN
+    if domain == base or str(domain).endswith("." + base):
+        return "subdomains of the base domain are implicit."
+    return None
+
+
+def normalize_domain(domain: object) -> object:
+    """Lower-case and strip a host name; anything else is returned for the checks to refuse."""
+    return domain.strip().lower() if isinstance(domain, str) else domain

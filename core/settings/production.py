@@ -10,4 +10,6 @@ SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=True)
 CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=True)
 SECURE_CONTENT_TYPE_NOSNIFF = True
+# Any client can send a header: resolve tenants from host names only unless asked.
+TENANT_HEADER_ENABLED = env.bool("TENANT_HEADER_ENABLED", default=False)
 LOGGING["handlers"]["console"]["formatter"] = env.str("LOG_FORMAT", default="json")

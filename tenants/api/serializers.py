@@ -55,3 +55,10 @@ class ServerSerializer(serializers.ModelSerializer):
 class PlatformTokenSerializer(serializers.Serializer):
     username = serializers.CharField(max_length=150)
     password = serializers.CharField(max_length=128, write_only=True, trim_whitespace=False)
+
+
+class ErrorSerializer(serializers.Serializer):
+    """The contract's error body (documentation only)."""
+
+    code = serializers.CharField()
+    detail = serializers.CharField()

@@ -22,6 +22,7 @@ from tenants import selectors, services
 from tenants.api.permissions import IsPlatformAdmin
 from tenants.api.serializers import (
     DomainSerializer,
+    ErrorSerializer,
     PlatformTokenSerializer,
     ServerSerializer,
     TenantCreateSerializer,
@@ -30,6 +31,8 @@ from tenants.api.serializers import (
 from tenants.models import DatabaseServer, Tenant
 
 CONTROL = "default"
+# 409 (tenant_exists, invalid_state), 503 queue_unavailable (the broker is down: nothing was changed).
+QUEUED_ERRORS = {409: ErrorSerializer, 503: ErrorSerializer}
 
 
 class PlatformTokenView(APIView):
@@ -67,7 +70,8 @@ class TenantViewSet(ViewSet):
     def list(self, request: Request) -> Response:
         return Response(TenantSerializer(selectors.tenant_list(), many=True).data)
 
-    @extend_schema(request=TenantCreateSerializer, responses={202: TenantSerializer},
+    @extend_schema(request=TenantCreateSerializer,
+                   responses={202: TenantSerializer, 400: ErrorSerializer, **QUEUED_ERRORS},
                    examples=[OpenApiExample("new tenant", request_only=True, value={
                        "slug": "acme", "name": "Acme Inc.", "admin_email": "owner@acme.test", "plan": "pro"})])
     def create(self, request: Request) -> Response:
@@ -84,7 +88,7 @@ class TenantViewSet(ViewSet):
             raise ApiError("Tenant not found.", code="not_found", status_code=404)
         return _tenant_response(tenant)
 
-    @extend_schema(request=None, responses={202: TenantSerializer})
+    @extend_schema(request=None, responses={202: TenantSerializer, **QUEUED_ERRORS})
     def destroy(self, request: Request, slug: str) -> Response:
         return _tenant_response(services.tenant_delete(slug=slug), status.HTTP_202_ACCEPTED)
 
@@ -98,7 +102,7 @@ class TenantViewSet(ViewSet):
     def resume(self, request: Request, slug: str) -> Response:
         return _tenant_response(services.tenant_resume(slug=slug))
 
-    @extend_schema(request=None, responses={202: TenantSerializer})
+    @extend_schema(request=None, responses={202: TenantSerializer, **QUEUED_ERRORS})
     @action(detail=True, methods=["post"])
     def retry(self, request: Request, slug: str) -> Response:
         return _tenant_response(services.tenant_retry(slug=slug), status.HTTP_202_ACCEPTED)
@@ -125,7 +129,6 @@ class ServerListView(APIView):
     permission_classes = [IsPlatformAdmin]
 
     def get(self, request: Request) -> Response:
-        services.servers_sync()
         loads = selectors.server_loads()
         rows = []
         for server in DatabaseServer.objects.using(CONTROL).order_by("name"):

@@ -2,13 +2,25 @@
 
 from __future__ import annotations
 
+import os
+import socket
+import subprocess
+import sys
+import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 import pytest
+from django.conf import settings
 from django.contrib.auth.models import User
+from django.db import connections
 from django.test import Client
 from rest_framework.authtoken.models import Token
+
+from tenants import provisioning, selectors, services
+from tenants.models import JobStatus, Tenant
+from tests.conftest import ROOT
 
 
 class Api:
@@ -53,10 +65,72 @@ class Api:
 
 
 @pytest.fixture
+def servers(control_db: None) -> None:
+    """DatabaseServer rows as `migrate` leaves them (the control-plane truncation between tests drops them)."""
+    services.servers_sync()
+
+
+@pytest.fixture
 def platform(control_db: None, celery_worker_process: object) -> Api:
+    services.servers_sync()  # fixture-free: other packages import only this fixture
     admin = User.objects.create_user("platform-admin", password="platform-pw", is_staff=True)
     token = Token.objects.create(user=admin)
     return Api(Client(), token.key)
+
+
+def worker_command(name: str, queue: str | None = None) -> list[str]:
+    """Return the command line of a one-process Celery worker (on the test queue by default)."""
+    return [sys.executable, "-m", "celery", "-A", "core", "worker", "-Q", queue or settings.CELERY_TASK_DEFAULT_QUEUE,
+            "--concurrency=1", "--without-gossip", "--without-mingle", "-n", f"{name}@%h", "--loglevel=WARNING"]
+
+
+def run_django(code: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """Run Python `code` in a fresh process with Django set up on the test settings (plus `env`)."""
+    script = "import django; django.setup()\n" + code
+    return subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "DJANGO_SETTINGS_MODULE": "core.settings.test", **env})
+
+
+def free_port() -> int:
+    """Return a loopback port nothing listens on (a dead broker address)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_for(predicate: Callable[[], object], timeout: float, what: str = "condition") -> None:
+    """Poll `predicate` until it is true, or fail after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"{what} not met within {timeout}s")
+
+
+def provision(slug: str, server: str = "b", **extra: Any) -> Tenant:
+    """Create and provision a tenant in this process (nothing queued); return it active."""
+    tenant, _ = services.tenant_create(slug=slug, name=slug, admin_email=f"owner@{slug}.test",
+                                       admin_password="owner-pass-1", server=server, enqueue=False, **extra)
+    job = selectors.latest_job(tenant=tenant)
+    assert job is not None and provisioning.job_run(job_id=job.pk) == JobStatus.DONE
+    tenant.refresh_from_db()
+    return tenant
+
+
+class Background(threading.Thread):
+    """Run `target` in a thread with its own database connections, closed when it ends."""
+
+    def __init__(self, target: Callable[[], object]) -> None:
+        super().__init__(daemon=True)
+        self.work = target
+        self.result: object = None
+
+    def run(self) -> None:
+        try:
+            self.result = self.work()
+        finally:
+            connections.close_all()
 
 
 def new_tenant(slug: str, **extra: Any) -> dict[str, Any]:

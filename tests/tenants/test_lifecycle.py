@@ -62,7 +62,8 @@ def test_status_rules_for_unknown_and_provisioning_tenants(platform: Api) -> Non
 
 
 def test_steady_tenant_requests_make_zero_control_plane_queries(platform: Api) -> None:
-    assert platform.post("/api/platform/tenants/", new_tenant("p-warm")).status_code == 202
+    warm = platform.post("/api/platform/tenants/", new_tenant("p-warm"))
+    assert warm.status_code == 202, warm.content
     platform.wait_status("p-warm", {"active"})
     token = platform.tenant_token("p-warm", "owner@p-warm.test", "owner-pass-1")
     platform.get("/api/me/", tenant="p-warm", token=token)  # warm the in-process cache

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import threading
 import time
 
@@ -20,7 +19,7 @@ from core.dbservers import configured_servers
 from tenants import dbops, provisioning, services
 from tenants.models import JobStatus, ProvisioningJob, Tenant
 from tests.conftest import ROOT
-from tests.tenants.conftest import Api, new_tenant
+from tests.tenants.conftest import Api, new_tenant, wait_for, worker_command
 
 
 @pytest.mark.parametrize("slug,reason", [
@@ -115,16 +114,14 @@ def test_a_worker_killed_mid_provisioning_never_leaves_the_tenant_stuck(platform
     session_worker = next(name for reply in app.control.ping(timeout=1) for name in reply
                           if name.startswith("tessera-test-"))
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "core.settings.test", "PROVISIONING_STEP_PAUSE_SECONDS": "1"}
-    doomed = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "core", "worker", "-Q", queue, "--concurrency=1",
-         "--without-gossip", "--without-mingle", "-n", "doomed@%h", "--loglevel=WARNING"],
-        cwd=ROOT, env=env, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    doomed = subprocess.Popen(worker_command("doomed"), cwd=ROOT, env=env, start_new_session=True,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     app.control.cancel_consumer(queue, destination=[session_worker], reply=True)
     try:
-        _wait(lambda: any(n.startswith("doomed@") for r in app.control.ping(timeout=0.5) for n in r), 30)
+        wait_for(lambda: any(n.startswith("doomed@") for r in app.control.ping(timeout=0.5) for n in r), 30)
         assert platform.post("/api/platform/tenants/", new_tenant("p-killed", server="a")).status_code == 202
         job = ProvisioningJob.objects.get(tenant__slug="p-killed")
-        _wait(lambda: "create_database" in ProvisioningJob.objects.get(pk=job.pk).steps_done, 30)
+        wait_for(lambda: "create_database" in ProvisioningJob.objects.get(pk=job.pk).steps_done, 30)
         os.killpg(doomed.pid, signal.SIGKILL)  # mid-provisioning: the database exists, no admin yet
         doomed.wait(10)
     finally:
@@ -132,7 +129,7 @@ def test_a_worker_killed_mid_provisioning_never_leaves_the_tenant_stuck(platform
     assert ProvisioningJob.objects.get(pk=job.pk).status == JobStatus.RUNNING
     time.sleep(1.2)
     with override_settings(PROVISIONING_STALL_SECONDS=1):
-        assert services.provisioning_watchdog() == {"requeued": 1, "failed": 0}
+        assert services.provisioning_watchdog() == {"requeued": 1, "failed": 0, "busy": 0, "swept": 0}
     final = platform.wait_status("p-killed", {"active", "failed"})
     if final["status"] == "active":
         assert dbops.database_exists("a", "tt_p_killed")
@@ -144,39 +141,22 @@ def test_a_worker_killed_mid_provisioning_never_leaves_the_tenant_stuck(platform
 def test_the_watchdog_fails_a_job_that_stalls_on_every_attempt(platform: Api) -> None:
     tenant, _ = services.tenant_create(slug="p-stall", name="S", admin_email="o@p-stall.test", server="b")
     job = ProvisioningJob.objects.get(tenant=tenant)
-    _wait(lambda: Tenant.objects.get(pk=tenant.pk).status == "active", 20)
+    wait_for(lambda: Tenant.objects.get(pk=tenant.pk).status == "active", 20)
     # Pretend a run stalled after creating the database, with no attempts left.
     ProvisioningJob.objects.filter(pk=job.pk).update(status=JobStatus.RUNNING, attempts=3,
                                                      steps_done=["template", "create_database"])
     Tenant.objects.filter(pk=tenant.pk).update(status="provisioning")
     time.sleep(1.1)
     with override_settings(PROVISIONING_STALL_SECONDS=1):
-        assert services.provisioning_watchdog() == {"requeued": 0, "failed": 1}
+        assert services.provisioning_watchdog() == {"requeued": 0, "failed": 1, "busy": 0, "swept": 0}
     assert Tenant.objects.get(pk=tenant.pk).status == "failed"
     assert not dbops.database_exists("b", tenant.database)
 
 
-def test_create_tenant_command_provisions_in_process_with_progress(control_db: None, capsys: object) -> None:
-    call_command("create_tenant", "p-cli", "--admin-email", "o@p-cli.test", "--admin-password", "owner-pass-1",
-                 "--server", "b")
-    out = capsys.readouterr().out  # type: ignore[attr-defined]
-    assert "placed on server b" in out and "create_database done" in out and "p-cli is active" in out
-    assert Tenant.objects.get(slug="p-cli").status == "active"
-
-
-def test_pgbouncer_config_lists_each_tenant_with_its_plan_pool_size(control_db: None, capsys: object) -> None:
-    services.tenant_create(slug="p-pool", name="P", admin_email="o@p-pool.test", server="b", plan="enterprise")
+def test_pgbouncer_config_lists_each_tenant_with_its_plan_pool_size(servers: None, capsys: object) -> None:
+    services.tenant_create(slug="p-pool", name="P", admin_email="o@p-pool.test", server="b", plan="enterprise",
+                           enqueue=False)
     call_command("pgbouncer_config", "--server", "b")
     out = capsys.readouterr().out  # type: ignore[attr-defined]
     port = configured_servers()["b"].primary.port
     assert f"tt_p_pool = host=127.0.0.1 port={port} dbname=tt_p_pool pool_size=10" in out
-    _wait(lambda: Tenant.objects.get(slug="p-pool").status != "provisioning", 20)
-
-
-def _wait(predicate: object, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():  # type: ignore[operator]
-            return
-        time.sleep(0.05)
-    raise AssertionError("condition not met in time")

@@ -43,7 +43,7 @@ class Command(BaseCommand):
         tenant = selectors.tenant_get(slug=DEMO_TENANT)
         if tenant is None:
             tenant, _ = services.tenant_create(slug=DEMO_TENANT, name="Demo Inc.", admin_email=DEMO_TENANT_ADMIN,
-                                               admin_password=DEMO_TENANT_PASSWORD, plan="pro")
+                                               admin_password=DEMO_TENANT_PASSWORD, plan="pro", enqueue=False)
         job = selectors.latest_job(tenant=tenant)
         if tenant.status != "active" and job is not None:
             if tenant.status == "failed":
