@@ -6,7 +6,8 @@ from typing import Any
 
 from django.contrib.postgres.search import SearchQuery, SearchRank
 from django.db import models
-from django.db.models import Count, F, Q
+from django.db.models import Count, F, FloatField, Q
+from django.db.models.functions import Cast
 
 
 class ProjectQuerySet(models.QuerySet):
@@ -36,8 +37,11 @@ class TaskQuerySet(models.QuerySet):
     def search(self, text: str) -> TaskQuerySet:
         """Full-text match on title (weight A) and description (weight B), best first."""
         query = SearchQuery(text, search_type="websearch", config="english")
+        # ts_rank is a float4, which does not survive a text round trip exactly; as a double
+        # it does, so a page cursor holding the rank finds its row again.
+        rank = Cast(SearchRank(F("search_vector"), query), FloatField())
         return (self.filter(search_vector=query)
-                .annotate(rank=SearchRank(F("search_vector"), query))
+                .annotate(rank=rank)
                 .order_by("-rank", "-id"))
 
     def open(self) -> TaskQuerySet:

@@ -97,7 +97,7 @@ def test_cursor_pagination_walks_every_task_once_in_order(product: dict[str, Ten
     assert len(seen) == 26 and len({t["id"] for t in seen}) == 26
     assert [t["priority"] for t in seen] == sorted(t["priority"] for t in seen)
     bad = member.get("/api/tasks/", {"cursor": "garbage"})
-    assert bad.status_code == 404 and bad.json()["code"] == "not_found"
+    assert bad.status_code == 400 and bad.json()["code"] == "invalid_cursor"
 
 
 def test_comments_are_nested_under_their_task(product: dict[str, TenantWorld]) -> None:
