@@ -16,11 +16,14 @@ from django.db import IntegrityError
 from django.utils import timezone
 
 from core.errors import ApiError, Conflict
+from core.queue import enqueue_or_fail
 from projects import selectors
 from projects.models import Comment, Export, ExportStatus, Project, ProjectMembership, Role, Task
 from routers import tenant_atomic, tenant_on_commit
 
 EXPORT_BATCH = 500
+# Spreadsheets run a cell that starts with one of these as a formula (CSV injection).
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 EXPORT_COLUMNS = ["id", "project", "title", "status", "priority", "assignee", "tags", "due_date", "created_at"]
 
 
@@ -106,12 +109,19 @@ def comment_create(*, task: Task, author: Any, body: str) -> Comment:
 
 
 def export_request(*, user: Any, filters: dict[str, Any]) -> Export:
-    """Record an export and queue it once the row is committed."""
+    """Record an export and queue it once the row is committed.
+
+    With the broker down the row is deleted again and the request fails with
+    503 `queue_unavailable`: an export nobody will ever run is never left `queued`.
+    """
     from projects.tasks import run_export
+
+    def forget() -> None:
+        Export.objects.filter(pk=export.pk).delete()
 
     with tenant_atomic():
         export = Export.objects.create(requested_by=user, filters=filters)
-        tenant_on_commit(lambda: run_export.delay(export.pk))
+        tenant_on_commit(lambda: enqueue_or_fail(run_export, export.pk, undo=forget))
     return export
 
 
@@ -147,9 +157,16 @@ def _export_csv(export: Export) -> tuple[str, int]:
         if not batch:
             break
         for task in batch:
-            writer.writerow([task.pk, task.project.key, task.title, task.status, task.priority,
-                             task.assignee.username if task.assignee else "", " ".join(task.tags),
-                             task.due_date or "", task.created_at.isoformat()])
+            writer.writerow([_cell(value) for value in (
+                task.pk, task.project.key, task.title, task.status, task.priority,
+                task.assignee.username if task.assignee else "", " ".join(task.tags),
+                task.due_date or "", task.created_at.isoformat())])
         done, last_id = done + len(batch), batch[-1].pk
         Export.objects.filter(pk=export.pk).update(rows_done=done)
     return buffer.getvalue(), done
+
+
+def _cell(value: object) -> str:
+    """Return `value` as CSV text that a spreadsheet shows as text, never runs as a formula."""
+    text = str(value)
+    return "'" + text if text.startswith(FORMULA_TRIGGERS) else text

@@ -183,6 +183,10 @@ class ExportViewSet(mixins.CreateModelMixin, mixins.RetrieveModelMixin, mixins.L
         export = services.export_request(user=request.user, filters=data.validated_data)
         return Response(ExportSerializer(export).data, status=status.HTTP_202_ACCEPTED)
 
+    def perform_content_negotiation(self, request: Request, force: bool = False) -> Any:
+        """Never refuse a download for its Accept header: the file is CSV, errors stay JSON."""
+        return super().perform_content_negotiation(request, force=force or self.action == "download")
+
     @extend_schema(responses={(200, "text/csv"): str})
     @action(detail=True, methods=["get"])
     def download(self, request: Request, pk: str) -> HttpResponse:
