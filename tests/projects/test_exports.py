@@ -63,6 +63,30 @@ def _finished(client: TenantClient, export_id: int) -> dict[str, Any]:
     return body
 
 
+def test_exports_run_in_the_worker_with_progress_and_download(product: dict[str, TenantWorld],
+                                                             celery_worker_process: object) -> None:
+    alpha = product["alpha"]
+    member = as_user(alpha, "member")
+    for i in range(5):
+        member.post("/api/tasks/", {"project": alpha.project.pk, "title": f"export me {i}"})
+    queued = member.post("/api/exports/", {"project": alpha.project.pk})
+    assert queued.status_code == 202 and queued.json()["status"] == "queued"
+    export_id = queued.json()["id"]
+    assert member.get(f"/api/exports/{export_id}/download/").status_code in (200, 409)
+    body = _finished(member, export_id)
+    assert body["progress"] == 1.0 and body["rows_total"] == 6, body
+    download = member.get(body["download_url"])
+    assert download.status_code == 200 and download["Content-Type"].startswith("text/csv")
+    rows = list(csv.reader(io.StringIO(download.content.decode())))
+    assert rows[0][:3] == ["id", "project", "title"] and len(rows) == 7
+    assert {r[1] for r in rows[1:]} == {"MAIN"}
+    # Another user of the tenant does not see it; another tenant cannot reach it.
+    assert as_user(alpha, "viewer").get(f"/api/exports/{export_id}/").status_code == 404
+    assert as_user(alpha, "admin").get(f"/api/exports/{export_id}/").status_code == 200
+    bad = member.post("/api/exports/", {"status": "nope"})
+    assert bad.status_code == 400
+
+
 DANGEROUS = ["=HYPERLINK(\"http://evil.test\")", "+1+1", "-2+3", "@SUM(A1:A2)", "\t=1", "\r=1"]
 
 
