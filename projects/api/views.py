@@ -35,20 +35,25 @@ from projects.api.serializers import (
     TaskSerializer,
     UserCreateSerializer,
     UserSerializer,
+    UserUpdateSerializer,
 )
 from projects.models import Comment, Export, Project, ProjectMembership, Task
 
 
 @extend_schema(tags=["users"])
-class UserViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, GenericViewSet):
-    """The tenant's users; tenant admins add users."""
+class UserViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
+                  mixins.UpdateModelMixin, GenericViewSet):
+    """The tenant's users; tenant admins add, change, deactivate and reactivate them."""
 
     serializer_class = UserSerializer
     permission_classes = [IsAuthenticated, IsTenantAdminOrReadOnly]
     pagination_class = IdCursorPagination
+    http_method_names = ["get", "post", "patch", "head", "options"]
 
     def get_queryset(self) -> QuerySet[Any]:
-        return get_user_model().objects.filter(is_active=True).order_by("id")
+        users = get_user_model().objects.order_by("id")
+        # Admins also see deactivated users, so they can reactivate them.
+        return users if self.request.user.is_staff else users.filter(is_active=True)
 
     @extend_schema(request=UserCreateSerializer, responses={201: UserSerializer})
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -56,6 +61,14 @@ class UserViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Creat
         data.is_valid(raise_exception=True)
         user = services.user_create(**data.validated_data)
         return Response(UserSerializer(user).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=UserUpdateSerializer, responses={200: UserSerializer})
+    def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        user = self.get_object()
+        data = UserUpdateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        user = services.user_update(user=user, actor=request.user, **data.validated_data)
+        return Response(UserSerializer(user).data)
 
 
 @extend_schema(tags=["projects"])

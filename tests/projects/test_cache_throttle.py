@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
-from django.core.cache import caches
+from typing import Any
+
+from django.conf import settings
+from django.core.cache import cache
 from django.test import override_settings
 
-from tests.projects.conftest import TenantWorld, as_user
+from routers import tenant_context
+from tests.projects.conftest import TenantWorld, as_user, unused_loopback_port
 
-DEAD_REDIS = {
-    "default": {
-        "BACKEND": "django_redis.cache.RedisCache",
-        "LOCATION": "redis://127.0.0.1:1/0",
-        "KEY_FUNCTION": "routers.cache.make_key",
-        "OPTIONS": {"CLIENT_CLASS": "django_redis.client.DefaultClient", "SOCKET_CONNECT_TIMEOUT": 0.2,
-                    "SOCKET_TIMEOUT": 0.2, "IGNORE_EXCEPTIONS": True},
-    }
-}
+
+def dead_redis() -> dict[str, Any]:
+    """Return CACHES as configured, but pointing at a loopback port where no Redis listens."""
+    real = settings.CACHES["default"]
+    return {"default": {**real, "LOCATION": f"redis://127.0.0.1:{unused_loopback_port()}/0"}}
 
 
 def test_stats_are_cached_per_tenant_and_invalidated_by_writes(product: dict[str, TenantWorld]) -> None:
@@ -33,20 +33,40 @@ def test_stats_are_cached_per_tenant_and_invalidated_by_writes(product: dict[str
     assert beta["cached"] is False and beta["total"] == 1
 
 
+def test_membership_changes_refresh_the_cached_stats(product: dict[str, TenantWorld]) -> None:
+    alpha = product["alpha"]
+    admin, outsider = as_user(alpha, "admin"), alpha.users["outsider"].pk
+    path = f"/api/projects/{alpha.project.pk}/stats/"
+    assert admin.get(path).json()["members"] == 2 and admin.get(path).json()["cached"] is True
+    admin.post(f"/api/projects/{alpha.project.pk}/members/", {"user": outsider, "role": "viewer"})
+    added = admin.get(path).json()
+    assert added["cached"] is False and added["members"] == 3
+    admin.post(f"/api/projects/{alpha.project.pk}/members/", {"user": outsider, "role": None})
+    assert admin.get(path).json()["members"] == 2
+
+
 def test_the_api_still_serves_when_redis_is_down(product: dict[str, TenantWorld]) -> None:
     alpha = product["alpha"]
     member = as_user(alpha, "member")
-    with override_settings(CACHES=DEAD_REDIS):
-        caches._settings = caches.settings = caches.configure_settings(None)  # type: ignore[attr-defined]
-        try:
-            stats = member.get(f"/api/projects/{alpha.project.pk}/stats/")
+    path = f"/api/projects/{alpha.project.pk}/stats/"
+    assert member.get(path).json()["cached"] is False and member.get(path).json()["cached"] is True
+    # Django rebuilds its cache handlers when CACHES changes (django.test.signals), so every
+    # `cache` user (stats, throttles, tenant resolution) now talks to a port nobody listens on.
+    with override_settings(CACHES=dead_redis()):
+        with tenant_context(alpha.spec):
+            cache.set("probe", 1)
+            assert cache.get("probe") is None  # really no cache
+        for _ in range(2):
+            stats = member.get(path)
             assert stats.status_code == 200 and stats.json()["cached"] is False
-            assert member.get("/api/tasks/").status_code == 200
-            created = member.post("/api/tasks/", {"project": alpha.project.pk, "title": "offline cache"})
-            assert created.status_code == 201
-        finally:
-            del caches._settings  # type: ignore[attr-defined]
-    caches.close_all()
+        assert member.get("/api/tasks/").status_code == 200
+        created = member.post("/api/tasks/", {"project": alpha.project.pk, "title": "offline cache"})
+        assert created.status_code == 201
+        assert as_user(product["beta"], "member").get("/api/me/").status_code == 200
+    # Redis is back: caching resumes (the stale entry was never written, the write invalidated it).
+    back = member.get(path).json()
+    assert back["total"] == 2
+    assert member.get(path).json()["cached"] is True
 
 
 def test_each_tenant_has_its_own_rate_limit(product: dict[str, TenantWorld]) -> None:

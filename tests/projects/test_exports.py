@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import io
-import socket
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -14,13 +13,7 @@ from core.celery import app
 from projects.factories import TaskFactory
 from projects.models import Export
 from routers import tenant_context
-from tests.projects.conftest import TenantClient, TenantWorld, as_user
-
-
-def _unused_loopback_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from tests.projects.conftest import TenantClient, TenantWorld, as_user, unused_loopback_port
 
 
 @contextmanager
@@ -37,7 +30,7 @@ def broker_at(url: str) -> Iterator[None]:
 def test_a_dead_broker_is_a_503_and_leaves_no_export_behind(product: dict[str, TenantWorld]) -> None:
     alpha = product["alpha"]
     member = as_user(alpha, "member")
-    with broker_at(f"redis://127.0.0.1:{_unused_loopback_port()}/1"):
+    with broker_at(f"redis://127.0.0.1:{unused_loopback_port()}/1"):
         started = time.monotonic()
         response = member.post("/api/exports/", {"project": alpha.project.pk})
         elapsed = time.monotonic() - started
