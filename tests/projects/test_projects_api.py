@@ -90,6 +90,8 @@ def test_tenant_admins_manage_users(product: dict[str, TenantWorld]) -> None:
     assert as_user(alpha, "admin").post("/api/users/", new_user).status_code == 409
     short = as_user(alpha, "admin").post("/api/users/", {"username": "eve", "password": "x"})
     assert short.status_code == 400 and "password" in short.json()["fields"]
+    spaced = as_user(alpha, "admin").post("/api/users/", {"username": "eve adams", "password": "eve-pass-12"})
+    assert spaced.status_code == 400 and "username" in spaced.json()["fields"]
     token = as_user(alpha, "nobody").post("/api/auth/token/", {"username": "dave", "password": "dave-pass-1"})
     assert token.status_code == 200
 
