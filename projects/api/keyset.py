@@ -111,9 +111,9 @@ def sort_fields(queryset: QuerySet[Any], ordering: tuple[str, ...]) -> list[Sort
 def _field(queryset: QuerySet[Any], name: str) -> models.Field[Any, Any]:
     annotation = queryset.query.annotations.get(name)
     if annotation is not None:
-        return annotation.output_field  # type: ignore[no-any-return]
+        return annotation.output_field
     try:
-        return queryset.model._meta.get_field(name)  # type: ignore[return-value]
+        return queryset.model._meta.get_field(name)
     except FieldDoesNotExist:
         raise AssertionError(f"cannot paginate {queryset.model.__name__} by {name!r}") from None
 

@@ -11,9 +11,8 @@ kept here.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
-from django.db.models import QuerySet
 from rest_framework.pagination import CursorPagination
 from rest_framework.request import Request
 from rest_framework.utils.urls import remove_query_param, replace_query_param
@@ -22,14 +21,14 @@ from projects.api import keyset
 
 
 class IdCursorPagination(CursorPagination):
-    ordering = "id"
+    ordering: str | tuple[str, ...] = "id"
     page_size_query_param = "page_size"
     max_page_size = 100
 
-    def paginate_queryset(self, queryset: QuerySet[Any], request: Request, view: Any = None) -> list[Any]:
+    def paginate_queryset(self, queryset: Any, request: Request, view: Any = None) -> list[Any]:
         """Return one page after (or, walking back, before) the cursor's row."""
         self.request, self.base_url = request, request.build_absolute_uri()
-        self.page_size = self.get_page_size(request)
+        self.page_size = cast(int, self.get_page_size(request))  # PAGE_SIZE is set
         self.fields = keyset.sort_fields(queryset, self.get_ordering(request, queryset, view))
         raw = request.query_params.get(self.cursor_query_param)
         values, reverse = keyset.decode(self.fields, raw) if raw is not None else (None, False)
@@ -48,7 +47,7 @@ class IdCursorPagination(CursorPagination):
         if not self.has_next:
             return None
         if not self.page:  # walked back past the first row: the list starts over
-            return remove_query_param(self.base_url, self.cursor_query_param)
+            return remove_query_param(str(self.base_url), self.cursor_query_param)
         return self._link(self.page[-1], reverse=False)
 
     def get_previous_link(self) -> str | None:
@@ -58,7 +57,7 @@ class IdCursorPagination(CursorPagination):
 
     def _link(self, row: Any, *, reverse: bool) -> str:
         cursor = keyset.encode(self.fields, keyset.key_of(row, self.fields), reverse=reverse)
-        return replace_query_param(self.base_url, self.cursor_query_param, cursor)  # type: ignore[no-any-return]
+        return replace_query_param(str(self.base_url), self.cursor_query_param, cursor)
 
 
 class TaskCursorPagination(IdCursorPagination):

@@ -221,7 +221,7 @@ class ExportViewSet(mixins.CreateModelMixin, mixins.RetrieveModelMixin, mixins.L
     def visible(self) -> QuerySet[Export]:
         exports = Export.objects.defer("content").order_by("id")
         user = self.request.user
-        return exports if user.is_staff else exports.filter(requested_by=user)
+        return exports if user.is_staff else exports.filter(requested_by_id=user.pk)
 
     @extend_schema(request=ExportRequestSerializer, responses={202: ExportSerializer}, examples=examples.EXPORT_CREATE)
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
