@@ -30,6 +30,9 @@ class Project(models.Model):
     )
     description = models.TextField(blank=True, default="")
     archived = models.BooleanField(default=False)
+    # Bumped in the same transaction as every write the statistics count (tasks, members); the
+    # stats cache key carries it, so an invalidation can never be lost, not even while Redis is down.
+    stats_version = models.PositiveIntegerField(default=0, db_default=0, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     members = models.ManyToManyField(settings.AUTH_USER_MODEL, through="ProjectMembership",

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.contrib.postgres.search import SearchQuery, SearchRank
 from django.db import models
-from django.db.models import Count, F, Q
+from django.db.models import Count, F, FloatField, Q
+from django.db.models.functions import Cast
+
+if TYPE_CHECKING:
+    from projects.models import Comment, Project, Task  # noqa: F401 (named in the bases below)
 
 
-class ProjectQuerySet(models.QuerySet):
+class ProjectQuerySet(models.QuerySet["Project"]):
     def visible_to(self, user: Any) -> ProjectQuerySet:
         """Projects `user` is a member of (staff of the tenant see every project)."""
         if user.is_staff:
@@ -23,7 +27,7 @@ class ProjectQuerySet(models.QuerySet):
         return self.annotate(task_count=Count("tasks", distinct=True))
 
 
-class TaskQuerySet(models.QuerySet):
+class TaskQuerySet(models.QuerySet["Task"]):
     def visible_to(self, user: Any) -> TaskQuerySet:
         if user.is_staff:
             return self
@@ -36,14 +40,17 @@ class TaskQuerySet(models.QuerySet):
     def search(self, text: str) -> TaskQuerySet:
         """Full-text match on title (weight A) and description (weight B), best first."""
         query = SearchQuery(text, search_type="websearch", config="english")
+        # ts_rank is a float4, which does not survive a text round trip exactly; as a double
+        # it does, so a page cursor holding the rank finds its row again.
+        rank = Cast(SearchRank(F("search_vector"), query), FloatField())
         return (self.filter(search_vector=query)
-                .annotate(rank=SearchRank(F("search_vector"), query))
+                .annotate(rank=rank)
                 .order_by("-rank", "-id"))
 
     def open(self) -> TaskQuerySet:
         return self.filter(Q(status="todo") | Q(status="in_progress"))
 
 
-class CommentQuerySet(models.QuerySet):
+class CommentQuerySet(models.QuerySet["Comment"]):
     def for_list(self) -> CommentQuerySet:
         return self.select_related("author")

@@ -33,13 +33,14 @@ def tasks_for_export(*, user: Any, filters: dict[str, Any]) -> QuerySet[Task]:
     return tasks
 
 
-def _stats_key(project_id: int) -> str:
-    return f"project-stats:{project_id}"
+def _stats_key(project: Project) -> str:
+    # The version moves with every counted write (services._stats_changed): no delete to lose.
+    return f"project-stats:{project.pk}:v{project.stats_version}"
 
 
 def project_stats(*, project: Project) -> dict[str, Any]:
     """Task counts by status and priority; cached per tenant, recomputed when missing."""
-    cached = cache.get(_stats_key(project.pk))
+    cached = cache.get(_stats_key(project))
     if cached is not None:
         return {**cached, "cached": True}
     by_status = dict(project.tasks.values_list("status").annotate(n=Count("id")).order_by())
@@ -51,12 +52,8 @@ def project_stats(*, project: Project) -> dict[str, Any]:
     )
     members = project.memberships.count()
     stats = {"project": project.pk, "by_status": by_status, **aggregates, "members": members}
-    cache.set(_stats_key(project.pk), stats, STATS_TIMEOUT)
+    cache.set(_stats_key(project), stats, STATS_TIMEOUT)
     return {**stats, "cached": False}
-
-
-def project_stats_forget(*, project_id: int) -> None:
-    cache.delete(_stats_key(project_id))
 
 
 def _today() -> Any:

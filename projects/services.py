@@ -13,24 +13,55 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError
+from django.db.models import F
 from django.utils import timezone
+from rest_framework.authtoken.models import Token
 
 from core.errors import ApiError, Conflict
+from core.queue import enqueue_or_fail
 from projects import selectors
 from projects.models import Comment, Export, ExportStatus, Project, ProjectMembership, Role, Task
 from routers import tenant_atomic, tenant_on_commit
 
 EXPORT_BATCH = 500
+# Spreadsheets run a cell that starts with one of these as a formula (CSV injection).
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 EXPORT_COLUMNS = ["id", "project", "title", "status", "priority", "assignee", "tags", "due_date", "created_at"]
 
 
 def user_create(*, username: str, password: str, email: str = "", is_admin: bool = False,
                 first_name: str = "", last_name: str = "") -> Any:
-    users = get_user_model().objects
-    if users.filter(username=username).exists():
-        raise Conflict(f"User '{username}' already exists.", code="user_exists")
-    return users.create_user(username=username, password=password, email=email, is_staff=is_admin,
-                             first_name=first_name, last_name=last_name)
+    """Create a tenant user; a taken username is 409, even when two requests race for it."""
+    # The unique index decides, not a prior SELECT: that would let a concurrent twin through.
+    try:
+        with tenant_atomic():
+            return get_user_model().objects.create_user(
+                username=username, password=password, email=email, is_staff=is_admin,
+                first_name=first_name, last_name=last_name)
+    except IntegrityError:
+        raise Conflict(f"User '{username}' already exists.", code="user_exists") from None
+
+
+def user_update(*, user: Any, actor: Any, is_admin: bool | None = None, is_active: bool | None = None,
+                **fields: Any) -> Any:
+    """Change a user's details, admin role or active flag; deactivating revokes their tokens."""
+    if user.pk == actor.pk and (is_admin is False or is_active is False):
+        field = "is_admin" if is_admin is False else "is_active"
+        raise ApiError("Admins cannot demote or deactivate themselves.", code="validation_error",
+                       fields={field: ["Ask another admin to do this."]})
+    changes = {**fields, **_given(is_staff=is_admin, is_active=is_active)}
+    for name, value in changes.items():
+        setattr(user, name, value)
+    with tenant_atomic():
+        if changes:
+            user.save(update_fields=list(changes))
+        if is_active is False:
+            Token.objects.filter(user=user).delete()
+    return user
+
+
+def _given(**values: Any) -> dict[str, Any]:
+    return {name: value for name, value in values.items() if value is not None}
 
 
 def project_create(*, creator: Any, name: str, key: str, description: str = "") -> Project:
@@ -52,15 +83,12 @@ def project_update(*, project: Project, **fields: Any) -> Project:
             project.save(update_fields=[*fields, "updated_at"])
     except IntegrityError:
         raise Conflict("A project with that key already exists.", code="project_exists") from None
-    selectors.project_stats_forget(project_id=project.pk)
     return project
 
 
 def project_delete(*, project: Project) -> None:
-    project_id = project.pk
     with tenant_atomic():
         project.delete()
-    selectors.project_stats_forget(project_id=project_id)
 
 
 def membership_set(*, project: Project, user_id: int, role: str | None) -> None:
@@ -72,12 +100,13 @@ def membership_set(*, project: Project, user_id: int, role: str | None) -> None:
             ProjectMembership.objects.filter(project=project, user_id=user_id).delete()
         else:
             ProjectMembership.objects.update_or_create(project=project, user_id=user_id, defaults={"role": role})
+        _stats_changed(project.pk)  # the stats count members
 
 
 def task_create(*, reporter: Any, **fields: Any) -> Task:
     with tenant_atomic():
         task = Task.objects.create(reporter=reporter, **fields)
-    selectors.project_stats_forget(project_id=task.project_id)
+        _stats_changed(task.project_id)
     return Task.objects.for_list().get(pk=task.pk)
 
 
@@ -87,16 +116,19 @@ def task_update(*, task: Task, **fields: Any) -> Task:
         setattr(task, name, value)
     with tenant_atomic():
         task.save(update_fields=[*fields, "updated_at"])
-    for project_id in {old_project, task.project_id}:
-        selectors.project_stats_forget(project_id=project_id)
+        _stats_changed(old_project, task.project_id)
     return Task.objects.for_list().get(pk=task.pk)
 
 
 def task_delete(*, task: Task) -> None:
-    project_id = task.project_id
     with tenant_atomic():
+        _stats_changed(task.project_id)
         task.delete()
-    selectors.project_stats_forget(project_id=project_id)
+
+
+def _stats_changed(*project_ids: int) -> None:
+    """Move the projects' stats to a new cache key, inside the caller's transaction."""
+    Project.objects.filter(pk__in=set(project_ids)).update(stats_version=F("stats_version") + 1)
 
 
 def comment_create(*, task: Task, author: Any, body: str) -> Comment:
@@ -106,12 +138,19 @@ def comment_create(*, task: Task, author: Any, body: str) -> Comment:
 
 
 def export_request(*, user: Any, filters: dict[str, Any]) -> Export:
-    """Record an export and queue it once the row is committed."""
+    """Record an export and queue it once the row is committed.
+
+    With the broker down the row is deleted again and the request fails with
+    503 `queue_unavailable`: an export nobody will ever run is never left `queued`.
+    """
     from projects.tasks import run_export
+
+    def forget() -> None:
+        Export.objects.filter(pk=export.pk).delete()
 
     with tenant_atomic():
         export = Export.objects.create(requested_by=user, filters=filters)
-        tenant_on_commit(lambda: run_export.delay(export.pk))
+        tenant_on_commit(lambda: enqueue_or_fail(run_export, export.pk, undo=forget))
     return export
 
 
@@ -147,9 +186,16 @@ def _export_csv(export: Export) -> tuple[str, int]:
         if not batch:
             break
         for task in batch:
-            writer.writerow([task.pk, task.project.key, task.title, task.status, task.priority,
-                             task.assignee.username if task.assignee else "", " ".join(task.tags),
-                             task.due_date or "", task.created_at.isoformat()])
+            writer.writerow([_cell(value) for value in (
+                task.pk, task.project.key, task.title, task.status, task.priority,
+                task.assignee.username if task.assignee else "", " ".join(task.tags),
+                task.due_date or "", task.created_at.isoformat())])
         done, last_id = done + len(batch), batch[-1].pk
         Export.objects.filter(pk=export.pk).update(rows_done=done)
     return buffer.getvalue(), done
+
+
+def _cell(value: object) -> str:
+    """Return `value` as CSV text that a spreadsheet shows as text, never runs as a formula."""
+    text = str(value)
+    return "'" + text if text.startswith(FORMULA_TRIGGERS) else text

@@ -197,7 +197,7 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.TokenAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["core.parsers.JSONParser"],  # 400 for absurdly nested JSON
     "EXCEPTION_HANDLER": "core.errors.api_exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
@@ -216,6 +216,11 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Database-per-tenant SaaS backend: platform and tenant APIs.",
     "VERSION": "0.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # X-Tenant as a security scheme (Swagger UI "Authorize") and the {"code","detail"} errors.
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums",
+                             "projects.api.schema.tenant_contract"],
+    "ENUM_NAME_OVERRIDES": {"TaskStatusEnum": "projects.models.TaskStatus"},
+    "SWAGGER_UI_SETTINGS": {"persistAuthorization": True},
 }
 
 # --- Logging -------------------------------------------------------------------

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
+import math
 from typing import Any
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.validators import UnicodeUsernameValidator
 from rest_framework import serializers
 
 from projects.models import Comment, Export, Priority, Project, Role, Task, TaskStatus
@@ -15,11 +18,20 @@ class UserSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = get_user_model()
-        fields = ["id", "username", "email", "first_name", "last_name", "is_admin"]
+        fields = ["id", "username", "email", "first_name", "last_name", "is_admin", "is_active"]
+        read_only_fields = fields
+
+
+class UserUpdateSerializer(serializers.Serializer):
+    email = serializers.EmailField(required=False)
+    first_name = serializers.CharField(required=False, allow_blank=True, max_length=150)
+    last_name = serializers.CharField(required=False, allow_blank=True, max_length=150)
+    is_admin = serializers.BooleanField(required=False)
+    is_active = serializers.BooleanField(required=False)
 
 
 class UserCreateSerializer(serializers.Serializer):
-    username = serializers.CharField(max_length=150)
+    username = serializers.CharField(max_length=150, validators=[UnicodeUsernameValidator()])
     password = serializers.CharField(min_length=8, max_length=128, write_only=True)
     email = serializers.EmailField(required=False, default="")
     first_name = serializers.CharField(required=False, default="", max_length=150)
@@ -49,6 +61,41 @@ class UserRefSerializer(serializers.Serializer):
     username = serializers.CharField()
 
 
+class CustomFieldsField(serializers.DictField):
+    """A JSON object PostgreSQL's jsonb accepts: no NUL or lone surrogate, finite numbers, bounded."""
+
+    max_depth = 8
+    max_bytes = 16_384
+
+    def to_internal_value(self, data: Any) -> dict[str, Any]:
+        value = super().to_internal_value(data)
+        problem = _jsonb_problem(value, self.max_depth)
+        if problem is None and len(json.dumps(value)) > self.max_bytes:
+            problem = f"Keep custom fields under {self.max_bytes} bytes of JSON."
+        if problem:
+            raise serializers.ValidationError(problem)
+        return value
+
+
+def _jsonb_problem(value: Any, depth: int) -> str | None:
+    """Return why jsonb would refuse `value` (or the API does, past `depth` levels), or None."""
+    if depth < 0:
+        return "Custom fields are nested too deeply."
+    if isinstance(value, dict):
+        return next(filter(None, (_jsonb_problem(item, depth - 1) for pair in value.items() for item in pair)),
+                    None)
+    if isinstance(value, list):
+        return next(filter(None, (_jsonb_problem(item, depth - 1) for item in value)), None)
+    if isinstance(value, float) and not math.isfinite(value):
+        return "Numbers must be finite."
+    if isinstance(value, str):
+        if "\x00" in value:
+            return "Null characters are not allowed."
+        if any("\ud800" <= char <= "\udfff" for char in value):
+            return "Surrogate characters are not allowed."
+    return None
+
+
 class TaskSerializer(serializers.ModelSerializer):
     project_key = serializers.CharField(source="project.key", read_only=True)
     assignee_detail = UserRefSerializer(source="assignee", read_only=True, allow_null=True)
@@ -58,7 +105,7 @@ class TaskSerializer(serializers.ModelSerializer):
     priority = serializers.ChoiceField(choices=Priority.choices, default=Priority.MEDIUM)
     tags = serializers.ListField(child=serializers.RegexField(r"^[\w-]{1,50}$"), max_length=20,
                                  required=False, default=list)
-    custom_fields = serializers.DictField(required=False, default=dict)
+    custom_fields = CustomFieldsField(required=False, default=dict)
 
     class Meta:
         model = Task
@@ -117,3 +164,24 @@ class ExportSerializer(serializers.ModelSerializer):
 class ExportRequestSerializer(serializers.Serializer):
     project = serializers.IntegerField(required=False, min_value=1)
     status = serializers.ChoiceField(choices=TaskStatus.choices, required=False)
+
+
+class CommentPageSerializer(serializers.Serializer):
+    """A page of comments (schema only: the view builds it through the paginator)."""
+
+    next = serializers.URLField(allow_null=True)
+    previous = serializers.URLField(allow_null=True)
+    results = CommentSerializer(many=True)
+
+
+class StatsSerializer(serializers.Serializer):
+    """Task statistics of a project (schema only: `selectors.project_stats` builds them)."""
+
+    project = serializers.IntegerField()
+    by_status = serializers.DictField(child=serializers.IntegerField(), help_text="Task count per status.")
+    total = serializers.IntegerField()
+    open = serializers.IntegerField(help_text="To do or in progress.")
+    overdue = serializers.IntegerField(help_text="Open and due before today.")
+    unassigned = serializers.IntegerField()
+    members = serializers.IntegerField()
+    cached = serializers.BooleanField(help_text="Served from the cache.")

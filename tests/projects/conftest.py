@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,11 +29,12 @@ class TenantWorld:
 class TenantClient:
     """JSON calls to the tenant API as one user of one tenant."""
 
-    def __init__(self, slug: str, token: str | None) -> None:
-        self.client, self.slug, self.token = Client(), slug, token
+    def __init__(self, slug: str, token: str | None, host: str | None = None) -> None:
+        self.client, self.slug, self.token, self.host = Client(), slug, token, host
 
     def _kw(self) -> dict[str, str]:
-        kw = {"HTTP_X_TENANT": self.slug}
+        """Address the tenant by host name when one is set, else by the X-Tenant header."""
+        kw = {"HTTP_HOST": self.host} if self.host else {"HTTP_X_TENANT": self.slug}
         if self.token:
             kw["HTTP_AUTHORIZATION"] = f"Token {self.token}"
         return kw
@@ -78,3 +80,10 @@ def product(tenants: dict[str, TenantSpec], control_db: None) -> dict[str, Tenan
 
 def as_user(world: TenantWorld, who: str, tenant: str | None = None) -> TenantClient:
     return TenantClient(tenant or world.spec.slug, world.tokens.get(who))
+
+
+def unused_loopback_port() -> int:
+    """Return a loopback port nothing listens on (a dead Redis or broker address)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])

@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from tests.projects.conftest import TenantWorld, as_user
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+from django.contrib.auth import get_user_model
+from django.db import connections
+
+from routers import tenant_context
+from tests.projects.conftest import TenantClient, TenantWorld, as_user
 
 
 def test_sign_in_and_me(product: dict[str, TenantWorld]) -> None:
@@ -83,5 +90,58 @@ def test_tenant_admins_manage_users(product: dict[str, TenantWorld]) -> None:
     assert as_user(alpha, "admin").post("/api/users/", new_user).status_code == 409
     short = as_user(alpha, "admin").post("/api/users/", {"username": "eve", "password": "x"})
     assert short.status_code == 400 and "password" in short.json()["fields"]
+    spaced = as_user(alpha, "admin").post("/api/users/", {"username": "eve adams", "password": "eve-pass-12"})
+    assert spaced.status_code == 400 and "username" in spaced.json()["fields"]
     token = as_user(alpha, "nobody").post("/api/auth/token/", {"username": "dave", "password": "dave-pass-1"})
     assert token.status_code == 200
+
+
+def test_a_username_race_ends_in_one_user_and_409s_never_a_500(product: dict[str, TenantWorld]) -> None:
+    alpha = product["alpha"]
+    barrier = threading.Barrier(4)
+
+    def create(_: int) -> int:
+        client = as_user(alpha, "admin")
+        barrier.wait()
+        try:
+            return client.post("/api/users/", {"username": "twin", "password": "twin-pass-1"}).status_code
+        finally:
+            connections.close_all()  # this thread's own connections
+
+    with ThreadPoolExecutor(4) as pool:
+        statuses = sorted(pool.map(create, range(4)))
+    assert statuses == [201, 409, 409, 409]
+    with tenant_context(alpha.spec):
+        assert get_user_model().objects.filter(username="twin").count() == 1
+
+
+def test_tenant_admins_deactivate_promote_and_reactivate_users(product: dict[str, TenantWorld]) -> None:
+    alpha = product["alpha"]
+    admin, member_id = as_user(alpha, "admin"), alpha.users["member"].pk
+    assert as_user(alpha, "viewer").patch(f"/api/users/{member_id}/", {"is_active": False}).status_code == 403
+    off = admin.patch(f"/api/users/{member_id}/", {"is_active": False})
+    assert off.status_code == 200 and off.json()["is_active"] is False
+    assert as_user(alpha, "member").get("/api/me/").status_code == 401  # the token is revoked
+    sign_in = {"username": "member-alpha", "password": "password-123"}
+    assert as_user(alpha, "nobody").post("/api/auth/token/", sign_in).status_code == 401
+    assert member_id not in {u["id"] for u in as_user(alpha, "viewer").get("/api/users/").json()["results"]}
+    assert member_id in {u["id"] for u in admin.get("/api/users/").json()["results"]}
+    on = admin.patch(f"/api/users/{member_id}/", {"is_active": True, "is_admin": True, "first_name": "M"})
+    assert on.status_code == 200 and on.json()["is_admin"] is True and on.json()["first_name"] == "M"
+    token = as_user(alpha, "nobody").post("/api/auth/token/", sign_in).json()["token"]
+    promoted = TenantClient("alpha", token).get("/api/projects/").json()["results"]
+    assert {p["key"] for p in promoted} == {"MAIN", "SECRET"}  # tenant admins see every project
+
+
+def test_admins_cannot_lock_themselves_out_and_bad_input_is_400(product: dict[str, TenantWorld]) -> None:
+    alpha = product["alpha"]
+    admin, me = as_user(alpha, "admin"), alpha.users["admin"].pk
+    for change in ({"is_active": False}, {"is_admin": False}):
+        response = admin.patch(f"/api/users/{me}/", change)
+        assert response.status_code == 400 and set(response.json()["fields"]) == set(change)
+    assert admin.patch(f"/api/users/{me}/", {"email": "not-an-email"}).json()["fields"] == {
+        "email": ["Enter a valid email address."]}
+    assert admin.patch(f"/api/users/{me}/", {"is_active": "maybe"}).status_code == 400
+    assert admin.patch("/api/users/999999/", {"first_name": "x"}).status_code == 404
+    assert admin.client.put(f"/api/users/{me}/", {}, content_type="application/json",
+                            **admin._kw()).status_code == 405

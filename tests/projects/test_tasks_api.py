@@ -97,7 +97,7 @@ def test_cursor_pagination_walks_every_task_once_in_order(product: dict[str, Ten
     assert len(seen) == 26 and len({t["id"] for t in seen}) == 26
     assert [t["priority"] for t in seen] == sorted(t["priority"] for t in seen)
     bad = member.get("/api/tasks/", {"cursor": "garbage"})
-    assert bad.status_code == 404 and bad.json()["code"] == "not_found"
+    assert bad.status_code == 400 and bad.json()["code"] == "invalid_cursor"
 
 
 def test_comments_are_nested_under_their_task(product: dict[str, TenantWorld]) -> None:
@@ -112,3 +112,25 @@ def test_comments_are_nested_under_their_task(product: dict[str, TenantWorld]) -
     assert [c["body"] for c in listed] == ["Looks good"]
     assert member.get(f"/api/tasks/{task_id}/").json()["comment_count"] == 1
     assert as_user(alpha, "outsider").get(f"/api/tasks/{task_id}/comments/").status_code == 404
+
+
+BAD_CUSTOM_FIELDS = [  # raw JSON: each would reach PostgreSQL and fail there (a 500) without validation
+    '{"a": "nul \\u0000 inside"}', '{"nul \\u0000 key": 1}', '{"a": ["\\ud800"]}', '{"a": 1e999}',
+    "{" + '"a": {' * 9 + "}" * 10, '{"a": "' + "x" * 20_000 + '"}',
+]
+
+
+def test_custom_fields_postgres_cannot_store_are_400(product: dict[str, TenantWorld]) -> None:
+    alpha = product["alpha"]
+    member = as_user(alpha, "member")
+    for raw in BAD_CUSTOM_FIELDS:
+        body = f'{{"project": {alpha.project.pk}, "title": "t", "custom_fields": {raw}}}'
+        response = member.client.post("/api/tasks/", body, content_type="application/json", **member._kw())
+        assert response.status_code == 400, (raw[:40], response.content)
+        assert "custom_fields" in response.json()["fields"]
+    nested = '{"title": ' + "[" * 100_000 + "]" * 100_000 + "}"
+    response = member.client.post("/api/tasks/", nested, content_type="application/json", **member._kw())
+    assert response.status_code == 400 and response.json()["code"] == "parse_error"
+    fine = member.post("/api/tasks/", {"project": alpha.project.pk, "title": "t",
+                                       "custom_fields": {"a": {"b": [1, 2.5, None, "ü"]}}})
+    assert fine.status_code == 201 and fine.json()["custom_fields"] == {"a": {"b": [1, 2.5, None, "ü"]}}

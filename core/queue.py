@@ -1,0 +1,50 @@
+"""Queue a Celery task from a request, or fail the request cleanly when the broker is down.
+
+A request that records work and queues it must not answer 500 and leave a
+row that waits forever for a task that was never sent. `enqueue_or_fail`
+sends the task with a short, bounded publish retry; when the broker cannot
+take it, it runs the caller's `undo` (delete what the request created) and
+raises `QueueUnavailable`, which the API renders as
+503 `{"code": "queue_unavailable"}` with `Retry-After`.
+
+Call it once the rows the task reads are committed (e.g. from
+`routers.tenant_on_commit`), so a worker never starts before they exist.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from kombu.exceptions import OperationalError
+
+from core.errors import ApiError
+
+logger = logging.getLogger("tessera.queue")
+
+# A refused connection fails in milliseconds; an unreachable host costs the
+# connect timeout per attempt, so a request gives up after two quick retries.
+PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2}
+RETRY_AFTER_SECONDS = 5
+
+
+class QueueUnavailable(ApiError):
+    status_code = 503
+    code = "queue_unavailable"
+    detail = "The task queue is unavailable; nothing was changed. Try again shortly."
+
+
+def enqueue_or_fail(task: Any, *args: Any, undo: Callable[[], object] | None = None, **kwargs: Any) -> Any:
+    """Send `task(*args, **kwargs)`; if the broker cannot take it, run `undo` and raise QueueUnavailable."""
+    try:
+        # A connection of its own, not the pool's: it reads the broker setting now and cannot be
+        # a pooled socket the broker dropped. These calls are rare writes; a connect is cheap.
+        with task.app.connection_for_write() as connection:
+            return task.apply_async(args, kwargs, connection=connection, retry=True,
+                                    retry_policy=PUBLISH_RETRY_POLICY)
+    except (OperationalError, ConnectionError) as exc:
+        logger.warning("could not queue %s: %s", getattr(task, "name", task), exc)
+        if undo is not None:
+            undo()
+        raise QueueUnavailable(headers={"Retry-After": str(RETRY_AFTER_SECONDS)}) from exc
