@@ -23,6 +23,7 @@ from django.utils import timezone
 
 from core.dbservers import configured_servers
 from core.errors import ApiError, Conflict
+from core.queue import QueueUnavailable, enqueue_or_fail
 from routers.spec import database_name_for
 from tenants import orphans, provisioning, resolution, selectors
 from tenants.models import (
@@ -35,7 +36,6 @@ from tenants.models import (
     Tenant,
     TenantStatus,
 )
-from tenants.queueing import QueueUnavailable, publish
 from tenants.validation import custom_domain_problem, normalize_domain, slug_problem
 
 CONTROL = "default"
@@ -152,21 +152,21 @@ def _place(requested: str | None) -> DatabaseServer:
     return chosen
 
 
-def _enqueue(job: ProvisioningJob) -> None:
+def _enqueue(job: ProvisioningJob, *, undo: Callable[[], object] | None = None) -> None:
     from tenants.tasks import delete_tenant, provision_tenant
 
-    publish(provision_tenant if job.kind == JobKind.PROVISION else delete_tenant, job.pk)
+    enqueue_or_fail(provision_tenant if job.kind == JobKind.PROVISION else delete_tenant, job.pk, undo=undo)
 
 
 def _enqueue_or_undo(job: ProvisioningJob, *, undo: Callable[[], object]) -> None:
-    """Queue `job`; if the broker refuses it, run `undo` (one transaction) and re-raise."""
-    try:
-        _enqueue(job)
-    except QueueUnavailable:
+    """Queue `job`; if the broker refuses it, run `undo` (one transaction) and raise QueueUnavailable."""
+
+    def undo_all() -> None:
         with transaction.atomic(using=CONTROL):
             undo()
         resolution.invalidate()
-        raise
+
+    _enqueue(job, undo=undo_all)
 
 
 def _tenant_or_404(slug: str) -> Tenant:
