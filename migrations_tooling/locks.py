@@ -34,3 +34,14 @@ def fleet_lock() -> Iterator[None]:
         yield
     finally:
         conn.close()  # releases the lock, also if this process dies
+
+
+def run_lock_held() -> bool:
+    """Return True when some session holds the global run lock (a run is alive)."""
+    from django.db import connections
+
+    with connections["default"].cursor() as cursor:
+        cursor.execute("SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted "
+                       "AND database = (SELECT oid FROM pg_database WHERE datname = current_database()) "
+                       "AND classid = %s AND objid = %s AND objsubid = 2)", RUN_LOCK)
+        return bool(cursor.fetchone()[0])

@@ -23,8 +23,6 @@ class ProgressBar:
         kind = event["event"]
         if kind == "control" and event["applied"]:
             self.out.write(f"control plane: applied {len(event['applied'])} migration(s)\n")
-        elif kind == "templates" and event["rebuilt"]:
-            self.out.write(f"templates refreshed on: {', '.join(event['rebuilt'])}\n")
         elif kind == "start":
             self.total, self.started = event["total"], time.monotonic()
             self.out.write(f"{event['total']} database(s) to migrate, {event['skipped']} already current\n")
@@ -58,9 +56,9 @@ class ProgressBar:
 
 def summary(run: MigrationRun) -> str:
     """Return a table of the run's outcome per status, and each failure."""
-    counts: dict[str, int] = {}
-    for status in run.records.values_list("status", flat=True):
-        counts[status] = counts.get(status, 0) + 1
+    from migrations_tooling.selectors import run_counts
+
+    counts = run_counts(run)
     lines = [f"run {run.pk}: {run.status}" + (f" ({run.error})" if run.error else ""),
              f"{'status':<10} {'databases':>9}"]
     lines += [f"{status:<10} {counts[status]:>9}" for status in sorted(counts)]

@@ -3,28 +3,38 @@
 The expected set of tenant migrations is computed once per process from the
 files on disk (`tenants.templates.expected_migrations`). A database's state is
 one query on `django_migrations` over a short direct connection, so checking
-500 up-to-date databases costs 500 small queries, run in a thread pool.
+500 up-to-date databases costs 500 small queries, run in a thread pool. A
+template whose fingerprint comment is current is not even connected to (a
+connection to a template blocks `CREATE DATABASE ... TEMPLATE`).
 """
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Any
 
 import psycopg2
 from django.conf import settings
+from psycopg2.extensions import connection as PgConnection
 
 from core.dbservers import configured_servers
-from tenants.templates import expected_migrations
+from migrations_tooling.plans import project_loader
+from tenants import templates
+
+TENANT, TEMPLATE = "tenant", "template"
 
 
 @dataclass(frozen=True)
 class Target:
-    """One tenant database to migrate."""
+    """One database to migrate: a tenant's, or a server's template."""
 
-    label: str  # tenant slug
+    label: str  # tenant slug, or "template:<server>"
     server: str
     database: str
+    kind: str = TENANT
 
 
 @dataclass(frozen=True)
@@ -33,49 +43,81 @@ class DatabaseState:
     pending: tuple[str, ...]  # expected but not applied, in dependency order
     unknown: tuple[str, ...]  # applied but not on disk (drift)
     error: str = ""
+    applied: frozenset[tuple[str, str]] = frozenset()
+    rebuild: bool = False  # a missing template: built from scratch, not migrated
+    stale: bool = False  # a template whose fingerprint is not the code's: refresh (or at least restamp) it
+
+    @property
+    def needs_work(self) -> bool:
+        return bool(self.pending or self.error or self.rebuild or self.stale)
 
 
-def applied_migrations(target: Target) -> set[tuple[str, str]]:
+def template_target(server: str) -> Target:
+    return Target(f"template:{server}", server, templates.template_name(), TEMPLATE)
+
+
+def connect(target: Target, **extra: Any) -> PgConnection:
+    """Open a direct connection (never through a pooler) to `target`'s database."""
     server = configured_servers()[target.server]
-    conn = psycopg2.connect(host=server.primary.host, port=server.primary.port, user=server.user,
-                            password=server.password, dbname=target.database,
-                            connect_timeout=settings.DB_CONNECT_TIMEOUT, application_name="tessera-migrate-check",
-                            **dict(server.options))
+    params: dict[str, Any] = {**dict(server.options), "connect_timeout": settings.DB_CONNECT_TIMEOUT,
+                              "application_name": "tessera-migrate", **extra}
+    return psycopg2.connect(host=server.primary.host, port=server.primary.port, user=server.user,
+                            password=server.password, dbname=target.database, **params)
+
+
+def applied_migrations(target: Target) -> frozenset[tuple[str, str]]:
+    """Return the (app, name) pairs recorded in `target`'s django_migrations (empty when it has none)."""
+    conn = connect(target)
     try:
         with conn.cursor() as cursor:
-            cursor.execute("SELECT to_regclass('django_migrations') IS NOT NULL")
-            if not cursor.fetchone()[0]:
-                return set()
-            cursor.execute("SELECT app, name FROM django_migrations")
-            return {(app, name) for app, name in cursor.fetchall()}
+            try:
+                cursor.execute("SELECT app, name FROM django_migrations")
+            except psycopg2.errors.UndefinedTable:
+                return frozenset()
+            return frozenset((app, name) for app, name in cursor.fetchall())
     finally:
         conn.close()
 
 
 def ordered_expected() -> list[tuple[str, str]]:
-    """Expected tenant migrations in an order that respects dependencies."""
-    from django.db.migrations.loader import MigrationLoader
+    """Return the expected tenant migrations in an order that respects dependencies."""
+    return _ordered(project_loader(), templates.expected_migrations())
 
-    expected = expected_migrations()
-    loader = MigrationLoader(None, ignore_no_migrations=True)
-    order: list[tuple[str, str]] = []
+
+@functools.lru_cache(maxsize=4)
+def _ordered(loader: Any, expected: frozenset[tuple[str, str]]) -> list[tuple[str, str]]:
+    order: dict[tuple[str, str], None] = {}
     for leaf in sorted(loader.graph.leaf_nodes()):
         for key in loader.graph.forwards_plan(leaf):
-            if key in expected and key not in order:
-                order.append(key)
-    return order
+            if key in expected:
+                order.setdefault(key, None)
+    return list(order)
+
+
+def compare(target: Target, applied: frozenset[tuple[str, str]], order: list[tuple[str, str]],
+            apps: set[str]) -> DatabaseState:
+    """Return `target`'s state: what of `order` is missing, what of `apps` is unknown."""
+    expected = set(order)
+    pending = tuple(f"{a}.{n}" for a, n in order if (a, n) not in applied)
+    unknown = tuple(sorted(f"{a}.{n}" for a, n in applied - expected if a in apps))
+    return DatabaseState(target, pending, unknown, applied=applied)
 
 
 def database_state(target: Target, order: list[tuple[str, str]]) -> DatabaseState:
+    stale = False
+    if target.kind == TEMPLATE:
+        comment = templates.template_state(target.server)
+        if comment == templates.fingerprint():
+            return DatabaseState(target, (), ())
+        if comment is None:
+            return DatabaseState(target, tuple(f"{a}.{n}" for a, n in order), (), rebuild=True)
+        stale = True
     try:
         applied = applied_migrations(target)
     except psycopg2.Error as exc:
-        return DatabaseState(target, (), (), error=str(exc).strip())
-    expected = set(order)
-    pending = tuple(f"{a}.{n}" for a, n in order if (a, n) not in applied)
-    tenant_apps = {app for app, _ in expected}
-    unknown = tuple(sorted(f"{a}.{n}" for a, n in applied - expected if a in tenant_apps))
-    return DatabaseState(target, pending, unknown)
+        return DatabaseState(target, (), (), error=str(exc).strip(), stale=stale)
+    state = compare(target, applied, order, {app for app, _ in order})
+    return dataclasses.replace(state, stale=stale) if stale else state
 
 
 def fleet_state(targets: list[Target], threads: int = 16) -> list[DatabaseState]:

@@ -1,174 +1,160 @@
-"""Migrate one tenant database (runs in a pool worker that set Django up once).
+"""Migrate one database (run by the pool's threads; one process, one Django set-up).
 
-Direct connection (never through PgBouncer transaction pooling), a
-per-database advisory lock, `lock_timeout` and `statement_timeout` with
-retries and backoff, and every pending migration in one transaction when all
-of them allow it (PostgreSQL DDL is transactional), so a database is either
-fully migrated or untouched.
+Every database is migrated over a direct connection (never through PgBouncer
+transaction pooling), under the per-database advisory lock, with
+`lock_timeout` and `statement_timeout`; busy databases, lock waits and
+statement timeouts are retried with backoff, a bounded number of times.
+Pending migrations run in one transaction when all of them allow it
+(PostgreSQL DDL is transactional), so a database is either fully migrated or
+untouched.
+
+Two ways, same result:
+
+* replay (`migrations_tooling.replay`, the common case): the run's planned SQL
+  in one round trip;
+* executor: Django's executor (`FleetExecutor`, sharing the graph and
+  rendered states) on a Django connection, for plans that cannot be replayed
+  (RunPython, non-atomic, introspecting operations) and databases whose state
+  was not planned.
 """
 
 from __future__ import annotations
 
 import contextlib
-import copy
+import logging
+import random
 import time
+from collections.abc import Iterator
 from typing import Any
 
 from django.conf import settings
 from django.core.management.sql import emit_post_migrate_signal
-from django.db import DatabaseError, OperationalError, connections, transaction
-from django.db.migrations.executor import MigrationExecutor
-from django.db.migrations.loader import MigrationLoader
-from django.db.migrations.operations import CreateModel, DeleteModel
-from django.db.migrations.recorder import MigrationRecorder
+from django.db import DatabaseError, connections, transaction
 
 from migrations_tooling.locks import DATABASE_LOCK
-from migrations_tooling.state import Target
+from migrations_tooling.plans import MODEL_OPERATIONS, FleetExecutor, PlanBook, tenant_leaves
+from migrations_tooling.replay import DatabaseBusy, replay
+from migrations_tooling.state import TEMPLATE, Target
 from routers import registry
-from routers.planes import Plane, plane_of
 from routers.spec import TenantSpec
 
-LOCK_NOT_AVAILABLE = "55P03"
+logger = logging.getLogger("tessera.migrations")
+BACKOFF_BASE_S, BACKOFF_CAP_S = 0.2, 5.0
+RETRYABLE = {"55P03": "lock timeout", "57014": "statement timeout"}
 
 
-class DatabaseBusy(Exception):
-    """Another process holds this database's migration lock."""
-
-
-def migrate_database(target: Target, options: dict[str, Any]) -> dict[str, Any]:
-    """Apply pending migrations to one database; never raises, reports."""
+def migrate_database(target: Target, plans: PlanBook,
+                     applied: frozenset[tuple[str, str]] | None = None) -> dict[str, Any]:
+    """Apply pending migrations to one database (whose applied set was `applied` at planning); report."""
     started = time.perf_counter()
-    spec = TenantSpec(target.label, target.server, target.database)
-    registry.ensure_registered(spec)
-    alias = spec.direct_alias
-    retries = int(options.get("retries", settings.MIGRATE_LOCK_RETRIES))
+    retries = int(settings.MIGRATE_LOCK_RETRIES)
     result: dict[str, Any] = {"label": target.label, "applied": [], "attempts": 0}
     try:
         for attempt in range(retries + 1):
             result["attempts"] = attempt + 1
             try:
-                result["applied"] = _migrate(alias, options)
+                result["applied"] = migrate_once(target, plans, applied)
                 result["status"] = "done"
                 break
-            except (DatabaseBusy, OperationalError) as exc:
-                if not _retryable(exc) or attempt == retries:
+            except Exception as exc:
+                if not retryable(exc) or attempt == retries:
                     raise
-                time.sleep(min(2.0, 0.1 * 2 ** attempt))
+                delay = backoff(attempt)
+                logger.warning("%s: %s, retry %d of %d in %.2fs", target.label, reason(exc), attempt + 1,
+                               retries, delay)
+                time.sleep(delay)
     except Exception as exc:
         result.update(status="failed", error=f"{type(exc).__name__}: {str(exc).strip()}"[:4000])
-    finally:
-        connections[alias].close()
-        registry.unregister(spec.slug)  # keep memory flat over thousands of databases
     result["duration_ms"] = int((time.perf_counter() - started) * 1000)
     return result
 
 
-def _retryable(exc: Exception) -> bool:
-    return isinstance(exc, DatabaseBusy) or getattr(exc.__cause__, "pgcode", None) == LOCK_NOT_AVAILABLE
+def reason(exc: BaseException) -> str | None:
+    """Return why `exc` is worth a retry (busy database, lock or statement timeout), else None."""
+    if isinstance(exc, DatabaseBusy):
+        return "database busy"
+    return RETRYABLE.get(getattr(exc, "pgcode", None) or getattr(exc.__cause__, "pgcode", None) or "")
 
 
-def _migrate(alias: str, options: dict[str, Any]) -> list[str]:
-    connection = connections[alias]
+def retryable(exc: BaseException) -> bool:
+    return reason(exc) is not None
+
+
+def backoff(attempt: int) -> float:
+    """Return seconds to wait before retry `attempt + 1`: exponential, capped, jittered."""
+    jitter = random.uniform(0.5, 1.0)  # noqa: S311 - spreads retries, not cryptography
+    return min(BACKOFF_CAP_S, BACKOFF_BASE_S * 2 ** attempt) * jitter
+
+
+def migrate_once(target: Target, plans: PlanBook, applied: frozenset[tuple[str, str]] | None = None) -> list[str]:
+    """Replay the planned SQL when there is a plan for this database, else use Django's executor."""
+    plan = replay(target, plans, applied)
+    if plan is None:
+        return execute(target)
+    if plan.changes_models:
+        post_migrate(target)
+    return list(plan.migrations)
+
+
+def execute(target: Target) -> list[str]:
+    """Apply pending migrations with Django's executor, in one transaction when all are atomic."""
+    with direct_alias(target) as alias:
+        connection = connections[alias]
+        with transaction.atomic(using=alias):
+            executor = _locked_executor(connection, transaction_lock=True)
+            leaves = tenant_leaves(executor.loader)
+            plan = executor.plan_to(leaves)
+            atomic = all(migration.atomic for migration, _ in plan)
+            if plan and atomic:
+                executor.migrate(leaves, plan=plan, state=executor.starting_state())
+        if plan and not atomic:
+            # A migration refuses a transaction (e.g. CREATE INDEX CONCURRENTLY): a
+            # session lock, released when the connection closes, covers the run.
+            executor = _locked_executor(connection, transaction_lock=False)
+            plan = executor.plan_to(leaves)
+            executor.migrate(leaves, plan=plan, state=executor.starting_state())
+        if any(isinstance(op, MODEL_OPERATIONS) for migration, _ in plan for op in migration.operations):
+            _emit_post_migrate(alias)  # outside the migration's transaction: its failure must not undo it
+        return [f"{migration.app_label}.{migration.name}" for migration, _ in plan]
+
+
+def _locked_executor(connection: Any, *, transaction_lock: bool) -> FleetExecutor:
+    """Take the database's lock and set the timeouts in one round trip; return an executor."""
+    function = "pg_try_advisory_xact_lock" if transaction_lock else "pg_try_advisory_lock"
     with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_try_advisory_lock(%s)", [DATABASE_LOCK])
+        cursor.execute(f"SELECT {function}(%s), set_config('lock_timeout', %s, %s), "
+                       "set_config('statement_timeout', %s, %s)",
+                       [DATABASE_LOCK, f"{int(settings.MIGRATE_LOCK_TIMEOUT_MS)}ms", transaction_lock,
+                        f"{int(settings.MIGRATE_STATEMENT_TIMEOUT_MS)}ms", transaction_lock])
         if not cursor.fetchone()[0]:
             raise DatabaseBusy("another process is migrating this database")
-        cursor.execute("SELECT set_config('lock_timeout', %s, false)",
-                       [f"{int(options.get('lock_timeout_ms', settings.MIGRATE_LOCK_TIMEOUT_MS))}ms"])
-        cursor.execute("SELECT set_config('statement_timeout', %s, false)",
-                       [f"{int(options.get('statement_timeout_ms', settings.MIGRATE_STATEMENT_TIMEOUT_MS))}ms"])
+    return FleetExecutor(connection)  # reads the applied set under the lock
+
+
+def post_migrate(target: Target) -> None:
+    """Create content types and permissions for models a replayed plan created."""
+    with direct_alias(target) as alias:
+        _emit_post_migrate(alias)
+
+
+def _emit_post_migrate(alias: str) -> None:
+    with contextlib.suppress(DatabaseError):  # content types and permissions: refreshed by the next run
+        emit_post_migrate_signal(0, False, alias)
+
+
+@contextlib.contextmanager
+def direct_alias(target: Target) -> Iterator[str]:
+    """Register a direct alias for `target`, yield it, then close and forget it (memory stays flat)."""
+    if target.kind == TEMPLATE:
+        alias = registry.register_database(f"template:{target.server}", target.server, target.database)
+        try:
+            yield alias
+        finally:
+            registry.drop_alias(alias)
+        return
+    spec = TenantSpec(target.label, target.server, target.database)
+    registry.ensure_registered(spec)
     try:
-        return _apply(connection, alias)
+        yield spec.direct_alias
     finally:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_unlock(%s)", [DATABASE_LOCK])
-
-
-def _apply(connection: Any, alias: str) -> list[str]:
-    executor = FleetExecutor(connection)
-    targets = [key for key in executor.loader.graph.leaf_nodes()
-               if plane_of(key[0]) in (Plane.TENANT, Plane.BOTH)]
-    plan = executor.migration_plan(targets)
-    if not plan:
-        return []
-    applied = [f"{migration.app_label}.{migration.name}" for migration, _ in plan]
-    state = executor.starting_state()
-    if all(migration.atomic for migration, _ in plan):
-        with transaction.atomic(using=alias):
-            executor.migrate(targets, plan=plan, state=state)
-    else:
-        executor.migrate(targets, plan=plan, state=state)
-    if any(isinstance(op, MODEL_OPERATIONS) for migration, _ in plan for op in migration.operations):
-        with contextlib.suppress(DatabaseError):  # content types and permissions: refreshed by the next run
-            emit_post_migrate_signal(0, False, alias)
-    return applied
-
-
-MODEL_OPERATIONS = (CreateModel, DeleteModel)
-
-
-class FleetExecutor(MigrationExecutor):
-    """A MigrationExecutor that reuses, across databases, what does not depend on the database.
-
-    Django's executor loads the migration files, builds the graph and renders
-    the project state for every database it migrates. Across a fleet those are
-    the same: this process builds the graph once, and renders the starting
-    state once per distinct set of applied migrations (each database gets a
-    clone). Only the applied set is read per database.
-    """
-
-    _loader: MigrationLoader | None = None
-    _loader_key: object = None
-    _states: dict[frozenset[tuple[str, str]], Any] = {}
-
-    def __init__(self, connection: Any) -> None:
-        self.connection = connection
-        self.recorder = MigrationRecorder(connection)
-        self.progress_callback = None
-        self.loader = copy.copy(self._base_loader())
-        self.loader.connection = connection
-        self.loader.applied_migrations = self.recorder.applied_migrations()
-
-    @classmethod
-    def _base_loader(cls) -> MigrationLoader:
-        key = tuple(sorted(settings.MIGRATION_MODULES.items()))
-        if cls._loader is None or cls._loader_key != key:
-            cls._loader, cls._loader_key, cls._states = MigrationLoader(None, ignore_no_migrations=True), key, {}
-        return cls._loader
-
-    def starting_state(self) -> Any:
-        """The project state after this database's applied migrations (a clone of a cached render)."""
-        if self.loader.replacements:
-            return None  # squashed migrations: let Django work it out per database
-        applied = frozenset(self.loader.applied_migrations)
-        state = self._states.get(applied)
-        if state is None:
-            state = self._create_project_state(with_applied_migrations=True)
-            state.apps  # noqa: B018 - render once (the expensive part)
-            if len(self._states) < 8:
-                self._states[applied] = state
-        return state.clone()
-
-
-# --- Pool plumbing ------------------------------------------------------------
-
-# Settings a parent may have changed at runtime that spawned workers must see.
-PROPAGATED_SETTINGS = ("MIGRATION_MODULES", "MIGRATE_LOCK_TIMEOUT_MS", "MIGRATE_STATEMENT_TIMEOUT_MS",
-                       "MIGRATE_LOCK_RETRIES", "TENANT_DB_SERVERS")
-
-
-def worker_settings() -> dict[str, Any]:
-    return {name: getattr(settings, name) for name in PROPAGATED_SETTINGS}
-
-
-def init_worker(overrides: dict[str, Any]) -> None:
-    """Run once per spawned pool process: set Django up, reused for every database it migrates."""
-    import django
-
-    django.setup()
-    for name, value in overrides.items():
-        setattr(settings, name, value)
-
-
-def run_one(args: tuple[Target, dict[str, Any]]) -> dict[str, Any]:
-    return migrate_database(*args)
+        registry.unregister(spec.slug)

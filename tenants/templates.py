@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import lru_cache
 
 from django.conf import settings
@@ -29,11 +31,13 @@ LOCK_KEY = 0x7E55E7A  # advisory lock id for template rebuilds on a server
 
 def expected_migrations() -> frozenset[tuple[str, str]]:
     """Return every (app, migration) a tenant database must have applied (cached per code state)."""
-    return _expected(tuple(sorted(settings.MIGRATION_MODULES.items())), tuple(settings.INSTALLED_APPS))
+    planes = tuple((plane, tuple(labels)) for plane, labels in sorted(settings.DATABASE_PLANES.items()))
+    return _expected(tuple(sorted(settings.MIGRATION_MODULES.items())), tuple(settings.INSTALLED_APPS), planes)
 
 
 @lru_cache(maxsize=4)
-def _expected(modules: tuple[tuple[str, str], ...], apps: tuple[str, ...]) -> frozenset[tuple[str, str]]:
+def _expected(modules: tuple[tuple[str, str], ...], apps: tuple[str, ...],
+              planes: tuple[tuple[str, tuple[str, ...]], ...]) -> frozenset[tuple[str, str]]:
     loader = MigrationLoader(None, ignore_no_migrations=True, load=True)
     return frozenset(
         key for key in loader.graph.nodes
@@ -66,19 +70,33 @@ def is_current(server: str) -> bool:
     return template_state(server) == fingerprint()
 
 
+@contextmanager
+def template_lock(server: str) -> Iterator[None]:
+    """Hold `server`'s template lock: one process changes a template at a time."""
+    with dbops.server_connection(server) as lock_conn, lock_conn.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_lock(%s)", [LOCK_KEY])
+        try:
+            yield
+        finally:
+            cursor.execute("SELECT pg_advisory_unlock(%s)", [LOCK_KEY])
+
+
 def ensure_template(server: str) -> bool:
     """Build or refresh `server`'s template when stale; return True if it was rebuilt."""
     if is_current(server):
         return False
-    with dbops.server_connection(server) as lock_conn, lock_conn.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_lock(%s)", [LOCK_KEY])
-        try:
-            if is_current(server):
-                return False  # another process rebuilt it while we waited
-            _rebuild(server)
-        finally:
-            cursor.execute("SELECT pg_advisory_unlock(%s)", [LOCK_KEY])
+    with template_lock(server):
+        if is_current(server):
+            return False  # another process rebuilt it while we waited
+        _rebuild(server)
     return True
+
+
+def mark_current(server: str) -> None:
+    """Record that `server`'s template holds exactly the expected migrations (after migrating it)."""
+    with dbops.server_connection(server) as conn, conn.cursor() as cursor:
+        cursor.execute(sql.SQL("COMMENT ON DATABASE {} IS {}").format(
+            sql.Identifier(template_name()), sql.Literal(fingerprint())))
 
 
 def _rebuild(server: str) -> None:
@@ -101,7 +119,6 @@ def _rebuild(server: str) -> None:
             dbops.drop_database(server, name)
         cursor.execute(sql.SQL("ALTER DATABASE {} RENAME TO {}").format(
             sql.Identifier(build), sql.Identifier(name)))
-        cursor.execute(sql.SQL("COMMENT ON DATABASE {} IS {}").format(
-            sql.Identifier(name), sql.Literal(fingerprint())))
+    mark_current(server)
     dbops.set_template_flag(server, name, is_template=True)
     logger.info("template %s on server %s rebuilt", name, server)

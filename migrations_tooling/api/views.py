@@ -1,9 +1,10 @@
-"""Platform API for fleet migration runs: start (async), list, detail, resume."""
+"""Platform API for fleet migration runs: start (async), list, detail, resume, drift."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
@@ -13,18 +14,45 @@ from rest_framework.response import Response
 from rest_framework.viewsets import ViewSet
 
 from core.errors import ApiError
-from migrations_tooling import runner
+from migrations_tooling import runner, selectors, services
 from migrations_tooling.models import MigrationRecord, MigrationRun
 from tenants.api.permissions import IsPlatformAdmin
 
 
+def _default_parallel() -> int:
+    return int(settings.MIGRATE_PARALLEL)
+
+
 class RunRequestSerializer(serializers.Serializer):
-    parallel = serializers.IntegerField(min_value=1, max_value=32, default=1)
+    parallel = serializers.IntegerField(min_value=1, max_value=32, default=_default_parallel)
     tenants = serializers.ListField(child=serializers.CharField(max_length=40), default=list)
     exclude = serializers.ListField(child=serializers.CharField(max_length=40), default=list)
     canary = serializers.IntegerField(min_value=0, default=0)
     continue_on_error = serializers.BooleanField(default=False)
     allow_unsafe = serializers.BooleanField(default=False)
+
+
+class ResumeRequestSerializer(serializers.Serializer):
+    """Options a resume may override (recorded in the run's `options.resumes`)."""
+
+    parallel = serializers.IntegerField(min_value=1, max_value=32, required=False)
+    continue_on_error = serializers.BooleanField(required=False)
+    allow_unsafe = serializers.BooleanField(required=False)
+
+
+class DriftEntrySerializer(serializers.Serializer):
+    database_label = serializers.CharField()
+    server = serializers.CharField()
+    database = serializers.CharField()
+    missing = serializers.ListField(child=serializers.CharField())
+    unknown = serializers.ListField(child=serializers.CharField())
+    error = serializers.CharField()
+
+
+class DriftSerializer(serializers.Serializer):
+    checked = serializers.IntegerField()
+    drifted = serializers.IntegerField()
+    databases = DriftEntrySerializer(many=True)
 
 
 class RecordSerializer(serializers.ModelSerializer):
@@ -43,10 +71,7 @@ class RunSerializer(serializers.ModelSerializer):
                   "started_at", "finished_at"]
 
     def get_counts(self, run: MigrationRun) -> dict[str, int]:
-        counts: dict[str, int] = {}
-        for value in run.records.values_list("status", flat=True):
-            counts[value] = counts.get(value, 0) + 1
-        return counts
+        return selectors.run_counts(run)
 
 
 def _queue(run: MigrationRun) -> None:
@@ -68,7 +93,8 @@ class MigrationRunViewSet(ViewSet):
     def create(self, request: Request) -> Response:
         data = RunRequestSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        run = runner.start_run(runner.RunOptions(**data.validated_data), requested_by=request.user.get_username())
+        run = services.migration_run_start(options=runner.RunOptions(**data.validated_data),
+                                           requested_by=request.user.get_username())
         _queue(run)
         return Response(RunSerializer(run).data, status=status.HTTP_202_ACCEPTED)
 
@@ -79,17 +105,21 @@ class MigrationRunViewSet(ViewSet):
         body["records"] = RecordSerializer(run.records.order_by("id"), many=True).data
         return Response(body)
 
-    @extend_schema(request=None, responses={202: RunSerializer})
+    @extend_schema(request=ResumeRequestSerializer, responses={202: RunSerializer})
     @action(detail=True, methods=["post"])
     def resume(self, request: Request, pk: str) -> Response:
-        run = self._run(pk)
-        if run.status in ("running", "queued", "done"):
-            raise ApiError(f"Run {run.pk} is {run.status}; only failed or refused runs resume.",
-                           code="invalid_state", status_code=409)
-        MigrationRun.objects.filter(pk=run.pk).update(status="queued")
+        data = ResumeRequestSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        run = services.migration_run_resume(run=self._run(pk), overrides=dict(data.validated_data),
+                                            requested_by=request.user.get_username())
         _queue(run)
-        run.refresh_from_db()
         return Response(RunSerializer(run).data, status=status.HTTP_202_ACCEPTED)
+
+    @extend_schema(responses=DriftSerializer)
+    @action(detail=False, methods=["get"])
+    def drift(self, request: Request) -> Response:
+        """Report the databases whose applied migrations differ from the code."""
+        return Response(selectors.drift_report())
 
     @staticmethod
     def _run(pk: str) -> MigrationRun:

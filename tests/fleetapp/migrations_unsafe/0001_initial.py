@@ -1,12 +1,5 @@
-from django.db import migrations, models
+"""The same initial migration in every fleetapp migration set (shared with migrations_v1)."""
 
+import importlib
 
-class Migration(migrations.Migration):
-    initial = True
-    dependencies: list = []
-    operations = [
-        migrations.CreateModel("Widget", [
-            ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False)),
-            ("name", models.CharField(max_length=50)),
-        ]),
-    ]
+Migration = importlib.import_module("tests.fleetapp.migrations_v1.0001_initial").Migration

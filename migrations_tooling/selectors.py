@@ -1,0 +1,40 @@
+"""Reads on the fleet: schema drift, run summaries."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from core.dbservers import configured_servers
+from migrations_tooling.control import control_state
+from migrations_tooling.models import MigrationRun
+from migrations_tooling.runner import RunOptions, select_targets
+from migrations_tooling.state import DatabaseState, fleet_state, template_target
+
+
+def fleet_drift(*, tenants: list[str] | None = None, exclude: list[str] | None = None) -> list[DatabaseState]:
+    """Return the state of the control plane, every template and every (selected) tenant database."""
+    targets = [template_target(server) for server in configured_servers()]
+    targets += select_targets(RunOptions(tenants=tenants or [], exclude=exclude or []))
+    return [control_state(), *fleet_state(targets)]
+
+
+def drifted(states: list[DatabaseState]) -> list[DatabaseState]:
+    """Return the states whose applied migrations differ from the code (missing, unknown, unreadable)."""
+    return [s for s in states if s.pending or s.unknown or s.error]
+
+
+def drift_report(*, tenants: list[str] | None = None, exclude: list[str] | None = None) -> dict[str, Any]:
+    """Return how many databases were checked and, for each that drifted, what differs."""
+    states = fleet_drift(tenants=tenants, exclude=exclude)
+    entries = [{"database_label": s.target.label, "server": s.target.server, "database": s.target.database,
+                "missing": list(s.pending), "unknown": list(s.unknown), "error": s.error}
+               for s in drifted(states)]
+    return {"checked": len(states), "drifted": len(entries), "databases": entries}
+
+
+def run_counts(run: MigrationRun) -> dict[str, int]:
+    """Return the number of the run's databases per status."""
+    counts: dict[str, int] = {}
+    for status in run.records.values_list("status", flat=True):
+        counts[status] = counts.get(status, 0) + 1
+    return counts
