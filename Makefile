@@ -36,7 +36,7 @@ down:
 status:
 	$(PY) -m infra.local status
 
-test: services lint
+test: services lint typecheck
 	$(PY) -m pytest
 
 lint: install

@@ -48,8 +48,8 @@ class JsonFormatter(logging.Formatter):
             "ts": datetime.fromtimestamp(record.created, UTC).isoformat(),
             "level": record.levelname,
             "logger": record.name,
-            "request_id": record.request_id,
-            "tenant": record.tenant,
+            "request_id": getattr(record, "request_id", "-"),
+            "tenant": getattr(record, "tenant", "-"),
             "message": record.getMessage(),
         }
         if record.exc_info:

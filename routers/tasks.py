@@ -33,7 +33,8 @@ REQUEST_ID_HEADER = "tessera_request_id"
 
 
 def _resolver() -> Callable[[str], TenantSpec | None]:
-    return import_string(settings.TENANT_SPEC_RESOLVER)  # type: ignore[no-any-return]
+    resolver: Callable[[str], TenantSpec | None] = import_string(settings.TENANT_SPEC_RESOLVER)
+    return resolver
 
 
 class TenantTask(Task):
