@@ -11,7 +11,7 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import psycopg2
@@ -237,3 +237,13 @@ def control_db(django_db_setup: None, tenant_templates: None,
         _drop_provisioned_databases()
         _truncate_control()
         resolution.invalidate()
+
+
+def wait_for(predicate: Callable[[], object], timeout: float, what: str = "condition") -> None:
+    """Poll `predicate` until it is true, or fail after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"{what} not met within {timeout}s")

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 
 import psycopg2
 
 from core.dbservers import configured_servers
 from routers import replicas
+from tests.conftest import wait_for
 
 
 def superuser_query(port: int, sql: str, dbname: str = "postgres") -> list[tuple]:
@@ -102,7 +103,7 @@ def replica_cut_off() -> Iterator[None]:
     superuser_query(port, "ALTER SYSTEM SET primary_conninfo = ''")
     superuser_query(port, "SELECT pg_reload_conf()")
     try:
-        _wait_for(lambda: not superuser_query(port, "SELECT 1 FROM pg_stat_wal_receiver"), "receiver stop")
+        wait_for(lambda: not superuser_query(port, "SELECT 1 FROM pg_stat_wal_receiver"), 10, "receiver stop")
         yield
     finally:
         escaped = conninfo.replace("'", "''")
@@ -111,11 +112,3 @@ def replica_cut_off() -> Iterator[None]:
         infra_pg.wait_streaming(infra_config.PG_A_REPLICA)
         wait_replica_caught_up()
 
-
-def _wait_for(predicate: Callable[[], bool], what: str, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")

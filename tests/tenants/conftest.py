@@ -20,7 +20,7 @@ from rest_framework.authtoken.models import Token
 
 from tenants import provisioning, selectors, services
 from tenants.models import JobStatus, Tenant
-from tests.conftest import ROOT
+from tests.conftest import ROOT, wait_for  # noqa: F401 - re-exported for the tenant tests
 
 
 class Api:
@@ -96,16 +96,6 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
-
-
-def wait_for(predicate: Callable[[], object], timeout: float, what: str = "condition") -> None:
-    """Poll `predicate` until it is true, or fail after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"{what} not met within {timeout}s")
 
 
 def provision(slug: str, server: str = "b", **extra: Any) -> Tenant:
