@@ -22,7 +22,7 @@ BENCHMARKS: dict[str, list[str]] = {
     "routing_overhead": ["--quick"],
     "http_overhead": ["--quick"],
     "provisioning": ["--tenants", "3"],
-    "fleet": ["--sizes", "5", "--parallel", "2"],
+    "fleet": ["--quick"],
     "connections": ["--quick"],
     "replicas": ["--quick"],
 }

@@ -1,34 +1,51 @@
-"""Fleet migrations: `migrate_tenants` vs a sequential `migrate --database` loop, same run.
+"""Fleet migrations: `migrate_tenants` vs a sequential `migrate --database` loop vs django-tenants, same run.
 
-For each fleet size N: two fleets of N tenant databases (cloned from the
-template on server b), one per contender, so both start from the same state.
+For each fleet size N, three contenders, each on fleets of its own so all
+start from the same state (the test app `tests.fleetapp` at v1):
 
-* no-op: every database is current. migrate_tenants reads each database's
-  `django_migrations` over a short connection (thread pool); the baseline runs
-  Django's `migrate --database <alias>` per database, in one process (generous
-  to it: a shell loop would also pay Django start-up per database).
-* one migration (fleetapp 0002, adds a nullable column): migrate_tenants
-  --parallel P vs the same loop. Our time includes everything the command
-  does: control plane, lint, and the in-place refresh of both servers'
-  templates (run concurrently with the tenants; its share is also reported).
+* ours: `manage.py migrate_tenants --parallel P --tenants <N slugs>` over N
+  tenant databases cloned from the template on server b. Its time includes
+  everything the command does: control plane, lint, and the in-place refresh
+  of both servers' templates (concurrent with the tenants; its share is also
+  reported).
+* loop: `python -m bench.fleet_loop` (Django's `migrate --database <alias>`
+  per database, one after another, in one process) over another N databases.
+* django-tenants: `manage.py migrate_schemas --executor=multiprocessing`
+  with P worker processes over N schemas of the same models in one database
+  on the same server (bench/peers/django_tenants_fleet.py), its public
+  schema included.
 
-Each size is measured `--repeat` times on fresh fleets; medians are reported.
-Templates are brought to the starting code before each repeat (setup).
+Each contender runs as a fresh process, the way users run it, so each pays
+one Django start-up (measured alone and reported); its output goes to a
+pipe. Two runs: a no-op (everything current), then one migration (fleetapp
+0002, a nullable column; `BENCH_FLEET_MIGRATIONS=v2`). The order of the
+contenders rotates with each repeat, so drift on a shared machine hits all
+alike. Each size is measured `--repeat` times on fresh fleets; medians are
+reported, with each contender's time over ours (above 1: ours is faster).
+Creating the fleets (clones) is setup, outside the timings.
 
-    python -m bench.fleet [--sizes 100,500] [--parallel 4] [--repeat 2]     (services up)
+    python -m bench.fleet [--quick] [--sizes 100,500] [--parallel 4] [--repeat 2]     (services up)
 """
 
 from __future__ import annotations
 
-import argparse
 import os
 import statistics
 import time
 from typing import Any
 
+from bench.commands import startup_seconds, timed_command
+from bench.peers import django_tenants_fleet as peer
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bench.settings")
 
 SERVER = "b"
+SETTINGS = "bench.settings"
+FULL = {"sizes": "100,500", "parallel": 4, "repeat": 2}
+QUICK = {"sizes": "5", "parallel": 2, "repeat": 1}
+CONTENDERS = ("ours", "loop", "dt")
+LABELS = {"ours": "migrate_tenants", "loop": "sequential loop", "dt": "django-tenants"}
+RUNS = {"noop": ("v1", "no-op"), "one": ("v2", "one migration")}
 
 
 def _setup_control() -> None:
@@ -70,37 +87,27 @@ def _drop_fleet(slugs: list[str]) -> None:
     Tenant.objects.filter(slug__in=slugs).delete()
 
 
-def ours(slugs: list[str], parallel: int) -> tuple[float, float]:
-    """Run migrate_tenants over `slugs`; return its wall time and the template refresh's share of it."""
-    from migrations_tooling import runner
+def ours(slugs: list[str], version: str, parallel: int) -> tuple[float, float]:
+    """Time `manage.py migrate_tenants` over `slugs`; return its wall time and the template refresh's share."""
+    from migrations_tooling.models import MigrationRun
 
-    started = time.perf_counter()
-    run = runner.execute(runner.start_run(runner.RunOptions(parallel=parallel, tenants=slugs)).pk)
-    elapsed = time.perf_counter() - started
-    assert run.status == "done", run.error
+    args = ["manage.py", "migrate_tenants", "--parallel", str(parallel), "--tenants", ",".join(slugs)]
+    elapsed, _ = timed_command(args, settings=SETTINGS, env={"BENCH_FLEET_MIGRATIONS": version})
+    run = MigrationRun.objects.order_by("-pk").first()
+    assert run is not None and run.status == "done", run
     templates = run.records.filter(database_label__startswith="template:").values_list("duration_ms", flat=True)
     return elapsed, max([ms or 0 for ms in templates], default=0) / 1000
 
 
-def baseline(slugs: list[str]) -> float:
-    from django.core.management import call_command
-    from django.db import connections
-
-    from routers import registry
-    from tenants import selectors
-    from tenants.models import Tenant
-
-    started = time.perf_counter()
-    for tenant in Tenant.objects.filter(slug__in=slugs).order_by("slug"):
-        spec = selectors.tenant_spec(tenant)
-        registry.ensure_registered(spec)
-        call_command("migrate", database=spec.direct_alias, verbosity=0, interactive=False)
-        connections[spec.direct_alias].close()
-        registry.unregister(spec.slug)
-    return time.perf_counter() - started
+def loop(slugs: list[str], version: str) -> float:
+    """Time the sequential `migrate --database` loop over `slugs` (bench/fleet_loop.py)."""
+    elapsed, _ = timed_command(["-m", "bench.fleet_loop", ",".join(slugs)], settings=SETTINGS,
+                               env={"BENCH_FLEET_MIGRATIONS": version})
+    return elapsed
 
 
 def switch_to(version: str) -> None:
+    """Point this process's fleetapp at migration set `version` (for the template setup)."""
     from django.conf import settings
 
     from tenants import templates
@@ -118,57 +125,81 @@ def ensure_templates() -> None:
         ensure_template(server)
 
 
-def measure(size: int, parallel: int) -> dict[str, float]:
-    """Time both contenders on fresh fleets of `size`: a no-op, then one migration."""
+def measure(size: int, parallel: int, repeat_no: int) -> dict[str, float]:
+    """Time the three contenders on fresh fleets of `size`: a no-op, then one migration."""
     switch_to("v1")
     ensure_templates()
     created = time.perf_counter()
     fleet_a, fleet_b = _make_fleet("bench-a", size), _make_fleet("bench-b", size)
     sample = {"clone_s_per_db": (time.perf_counter() - created) / (2 * size)}
+    peer.reset()
+    order = CONTENDERS[repeat_no % 3:] + CONTENDERS[:repeat_no % 3]
     try:
-        sample["noop_ours"], _ = ours(fleet_a, parallel)
-        sample["noop_baseline"] = baseline(fleet_b)
-        switch_to("v2")
-        sample["one_ours"], sample["one_ours_templates"] = ours(fleet_a, parallel)
-        sample["one_baseline"] = baseline(fleet_b)
+        for run, (version, _) in RUNS.items():
+            for name in order:
+                if name == "ours":
+                    sample[f"{run}_ours"], sample[f"{run}_ours_templates"] = ours(fleet_a, version, parallel)
+                elif name == "loop":
+                    sample[f"{run}_loop"] = loop(fleet_b, version)
+                else:
+                    sample[f"{run}_dt"] = peer.migrate_schemas(version, parallel)
+        migrated = peer.schemas_with_color()
+        if migrated != size:
+            raise RuntimeError(f"django-tenants migrated {migrated} of {size} schemas")
     finally:
         switch_to("v1")
         _drop_fleet(fleet_a + fleet_b)
     return sample
 
 
+def summarise(samples: list[dict[str, float]]) -> dict[str, Any]:
+    """Return the medians of `samples` and, per run, each contender's time over ours."""
+    median = {key: statistics.median(s[key] for s in samples) for key in samples[0]}
+    ratios = {run: {"loop_over_ours": median[f"{run}_loop"] / median[f"{run}_ours"],
+                    "dt_over_ours": median[f"{run}_dt"] / median[f"{run}_ours"]} for run in RUNS}
+    return {"median": median, "ratios": ratios, "samples": samples}
+
+
+def report(results: dict[int, dict[str, Any]], opts: dict[str, Any], startup: dict[str, float]) -> None:
+    from bench.common import print_table, write_result
+
+    rows = []
+    for size, result in results.items():
+        m, ratios = result["median"], result["ratios"]
+        for run, (_, label) in RUNS.items():
+            rows.append((str(size), label, f"{m[f'{run}_ours']:.2f} (templates {m[f'{run}_ours_templates']:.2f})",
+                         f"{m[f'{run}_loop']:.2f}", f"{m[f'{run}_dt']:.2f}",
+                         f"{ratios[run]['loop_over_ours']:.1f}x", f"{ratios[run]['dt_over_ours']:.1f}x"))
+    print_table(f"Fleet migrations on server {SERVER} (seconds, median of {opts['repeat']}, each a fresh process; "
+                f"migrate_tenants --parallel {opts['parallel']} vs a sequential migrate --database loop vs "
+                f"django-tenants migrate_schemas --executor=multiprocessing with {opts['parallel']} processes)",
+                rows, ("databases", "run", LABELS["ours"], LABELS["loop"], LABELS["dt"], "loop / ours",
+                       "django-tenants / ours"))
+    print(f"\nDjango start-up alone (in each figure): bench.settings {startup['ours']:.2f} s, "
+          f"django-tenants peer {startup['dt']:.2f} s")
+    path = write_result("fleet", {"options": opts, "startup_s": startup, "results": results})
+    print(f"\nwritten {path}")
+
+
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--sizes", default="100,500")
-    parser.add_argument("--parallel", type=int, default=4)
-    parser.add_argument("--repeat", type=int, default=2, help="fresh fleets per size; medians are reported")
-    args = parser.parse_args()
+    from bench.common import sized_options
+
+    _, opts = sized_options(FULL, QUICK)
     import django
 
     django.setup()
-    from bench.common import print_table, write_result
-
     _setup_control()
+    startup = {"ours": startup_seconds(SETTINGS), "dt": startup_seconds(peer.SETTINGS)}
     results: dict[int, dict[str, Any]] = {}
-    for size in [int(s) for s in args.sizes.split(",")]:
-        samples = [measure(size, args.parallel) for _ in range(args.repeat)]
-        median = {key: statistics.median(s[key] for s in samples) for key in samples[0]}
-        results[size] = {"median": median, "samples": samples,
-                         "noop_ratio": median["noop_baseline"] / median["noop_ours"],
-                         "one_migration_ratio": median["one_baseline"] / median["one_ours"]}
-        print(f"size {size}: {results[size]}", flush=True)
-    rows = []
-    for size, r in results.items():
-        m = r["median"]
-        rows.append((str(size), "no-op", f"{m['noop_ours']:.2f}", f"{m['noop_baseline']:.2f}",
-                     f"{r['noop_ratio']:.1f}x"))
-        rows.append((str(size), "one migration", f"{m['one_ours']:.2f} (templates {m['one_ours_templates']:.2f})",
-                     f"{m['one_baseline']:.2f}", f"{r['one_migration_ratio']:.1f}x"))
-    print_table(f"Fleet migrations on server {SERVER} (seconds, median of {args.repeat}; migrate_tenants "
-                f"--parallel {args.parallel}, templates refreshed concurrently and included, vs a sequential "
-                "migrate --database loop)", rows,
-                ("databases", "run", "migrate_tenants", "sequential loop", "speed-up"))
-    print(f"\nwritten {write_result('fleet', {'parallel': args.parallel, 'repeat': args.repeat, 'results': results})}")
+    try:
+        for size in [int(s) for s in str(opts["sizes"]).split(",")]:
+            schema_clone_s = peer.build(size)
+            samples = [measure(size, int(opts["parallel"]), n) for n in range(int(opts["repeat"]))]
+            results[size] = {**summarise(samples), "dt_clone_s_per_schema": schema_clone_s}
+            print(f"size {size}: {results[size]['median']}", flush=True)
+    finally:
+        peer.drop()
+    report(results, opts, startup)
 
 
 if __name__ == "__main__":
