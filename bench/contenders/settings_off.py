@@ -31,7 +31,7 @@ TENANCY_MIDDLEWARE = ("tenants.middleware.TenantMiddleware", "routers.middleware
 def database(name: str, endpoint: Endpoint, *, pooled: bool, **extra: Any) -> dict[str, Any]:
     """Return a DATABASES entry on server a with the tenant aliases' pooling policy."""
     return {
-        "ENGINE": "django.db.backends.postgresql", "NAME": name, "USER": SERVER.user,
+        "ENGINE": "core.db.backends.postgresql", "NAME": name, "USER": SERVER.user,
         "PASSWORD": SERVER.password, "HOST": endpoint.host, "PORT": str(endpoint.port),
         "CONN_MAX_AGE": DB_CONN_MAX_AGE, "CONN_HEALTH_CHECKS": True, "DISABLE_SERVER_SIDE_CURSORS": pooled,
         "OPTIONS": {"connect_timeout": DB_CONNECT_TIMEOUT, "application_name": "tessera-bench"}, **extra,

@@ -87,7 +87,7 @@ DATABASES = {
     "default_replica": env.db_url("DATABASE_REPLICA_URL", default=_CONTROL_REPLICA_URL),
 }
 for _alias in DATABASES.values():
-    _alias["ENGINE"] = "django.db.backends.postgresql"
+    _alias["ENGINE"] = "core.db.backends.postgresql"  # Django's, with cheaper health checks
 DATABASES["default_replica"]["TEST"] = {"MIRROR": None}
 
 # Servers that hold tenant databases: `name=URL[,replicas=H:P|H:P][,pooler=H:P]
@@ -132,6 +132,7 @@ TENANT_POOL_SIZES = {"free": 2, "pro": 5, "enterprise": 10}
 
 # Per-alias-class pooling policy (see routers/policy.py and docs/routing.md).
 DB_CONN_MAX_AGE = env.int("DB_CONN_MAX_AGE", default=60)
+DB_HEALTH_CHECK_IDLE_SECONDS = env.float("DB_HEALTH_CHECK_IDLE_SECONDS", default=1.0)
 DB_CONNECT_TIMEOUT = env.int("DB_CONNECT_TIMEOUT", default=3)
 DB_STATEMENT_TIMEOUT_MS = env.int("DB_STATEMENT_TIMEOUT_MS", default=30_000)
 DB_IDLE_IN_TRANSACTION_TIMEOUT_MS = env.int("DB_IDLE_IN_TRANSACTION_TIMEOUT_MS", default=60_000)

@@ -1,0 +1,1 @@
+"""PostgreSQL backend that skips the per-request health check of a connection used a moment ago."""
