@@ -124,6 +124,18 @@ def _check_generation() -> None:
 
 
 def active_spec(slug: str) -> TenantSpec | None:
-    """Return the spec of an active tenant (TENANT_SPEC_RESOLVER for Celery tasks)."""
+    """Return the spec of an active tenant (TENANT_SPEC_RESOLVER for Celery tasks).
+
+    A task whose tenant looks unknown or inactive is about to fail for good, so
+    the answer is confirmed on the control primary first: the cache (or the
+    control replica behind it) may not know a tenant created a moment ago.
+    """
     resolved = lookup(slug)
-    return resolved.spec if resolved and resolved.status == TenantStatus.ACTIVE else None
+    if resolved and resolved.status == TenantStatus.ACTIVE:
+        return resolved.spec
+    tenant = selectors.tenant_get(slug=slug, primary=True)
+    if tenant is None or tenant.status != TenantStatus.ACTIVE:
+        return None
+    with _lock:
+        _missing.pop(slug, None)
+    return selectors.tenant_spec(tenant)

@@ -76,3 +76,17 @@ def test_production_settings_disable_the_x_tenant_header_by_default() -> None:
     opted_in = run_django(code, DJANGO_SETTINGS_MODULE="core.settings.production", SECRET_KEY="x" * 50,
                           ALLOWED_HOSTS="example.test", TENANT_HEADER_ENABLED="true")
     assert opted_in.stdout.strip() == "True"
+
+
+def test_a_task_resolves_a_tenant_its_process_still_remembers_as_unknown(servers: None) -> None:
+    from tenants import resolution
+
+    assert resolution.lookup("p-late") is None  # remembered as unknown for a few seconds
+    Tenant.objects.create(slug="p-late", name="L", server_id="b", database="tt_p_late",
+                          admin_email="o@p-late.test", status="active")  # no cache invalidation
+    assert resolution.lookup("p-late") is None  # requests may wait out the negative cache...
+    spec = resolution.active_spec("p-late")  # ...but a task asks the control primary first
+    assert spec is not None and spec.database == "tt_p_late"
+    Tenant.objects.filter(slug="p-late").update(status="suspended")
+    resolution.clear_local()
+    assert resolution.active_spec("p-late") is None  # and never runs for an inactive tenant
