@@ -103,8 +103,12 @@ def step_activate(tenant: Tenant, job: ProvisioningJob) -> None:
     if not dbops.database_exists(tenant.server_id, tenant.database):
         raise ActivationRefused(f"database {tenant.database} is missing on server {tenant.server_id}")
     now = timezone.now()
-    if Tenant.objects.filter(pk=tenant.pk, status=TenantStatus.PROVISIONING).update(
-            status=TenantStatus.ACTIVE, activated_at=now, error="", updated_at=now):
+    with transaction.atomic(using=CONTROL):  # whoever sees the tenant active sees the step done
+        activated = Tenant.objects.filter(pk=tenant.pk, status=TenantStatus.PROVISIONING).update(
+            status=TenantStatus.ACTIVE, activated_at=now, error="", updated_at=now)
+        if activated:
+            _record_step(job, "activate")
+    if activated:
         resolution.invalidate()
         return
     status, activated_at = Tenant.objects.filter(pk=tenant.pk).values_list("status", "activated_at").get()
@@ -183,6 +187,8 @@ def _start(job_id: int) -> ProvisioningJob | None:
 
 
 def _record_step(job: ProvisioningJob, name: str) -> None:
+    if name in job.steps_done:
+        return  # the step recorded itself, in its own transaction
     job.steps_done = [*job.steps_done, name]
     job.heartbeat_at = timezone.now()
     job.save(update_fields=["steps_done", "heartbeat_at"])
