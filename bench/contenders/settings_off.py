@@ -19,6 +19,7 @@ from core.settings.base import (
     INSTALLED_APPS,
     LOGGING,
     MIDDLEWARE,
+    PLAIN_HTTP,
     REST_FRAMEWORK,
     TENANT_DB_SERVERS,
 )
@@ -48,3 +49,4 @@ ROOT_URLCONF = "bench.contenders.urls"
 CACHES = {"default": {key: value for key, value in CACHES["default"].items() if key != "KEY_FUNCTION"}}
 REST_FRAMEWORK = {**REST_FRAMEWORK, "DEFAULT_THROTTLE_CLASSES": []}
 LOGGING["root"]["level"] = "WARNING"
+globals().update(PLAIN_HTTP)  # gunicorn on loopback, plain http

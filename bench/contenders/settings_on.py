@@ -1,7 +1,9 @@
 """Tenancy on: the shipped stack, with its own control plane and tenant databases."""
 
 from core.settings.base import *  # noqa: F403
-from core.settings.base import DATABASES, LOGGING, REST_FRAMEWORK
+from core.settings.base import DATABASES, LOGGING, PLAIN_HTTP, REST_FRAMEWORK
+
+globals().update(PLAIN_HTTP)  # gunicorn on loopback, plain http
 
 CONTROL_DB = "tessera_bench_http"
 for _alias in ("default", "default_replica"):

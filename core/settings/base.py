@@ -44,11 +44,12 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: a plain-http request is redirected before any tenant is resolved.
+    "django.middleware.security.SecurityMiddleware",
     "core.middleware.RequestIdMiddleware",
     "core.middleware.JsonErrorMiddleware",
     "tenants.middleware.TenantMiddleware",
     "routers.middleware.ReadYourWritesMiddleware",
-    "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -57,6 +58,28 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
+
+# --- HTTPS (docs/deployment.md) ---------------------------------------------------
+# Production values by default. Settings that serve plain http on loopback (local,
+# test, benchmarks) apply PLAIN_HTTP on top.
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
+# Load balancers probe health over plain http inside the network.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31_536_000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=True)
+# `HEADER,value` set by the TLS-terminating proxy; empty: no proxy is trusted.
+_PROXY_SSL_HEADER = env.list("SECURE_PROXY_SSL_HEADER", default=["HTTP_X_FORWARDED_PROTO", "https"])
+SECURE_PROXY_SSL_HEADER = tuple(_PROXY_SSL_HEADER) if _PROXY_SSL_HEADER else None
+SECURE_REFERRER_POLICY = env.str("SECURE_REFERRER_POLICY", default="same-origin")
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=True)
+CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=True)
+SESSION_COOKIE_HTTPONLY = True
+CSRF_COOKIE_HTTPONLY = True  # no script reads it: the API takes tokens, the admin posts forms
+X_FRAME_OPTIONS = "DENY"
+PLAIN_HTTP = {"SECURE_SSL_REDIRECT": False, "SECURE_HSTS_SECONDS": 0,
+              "SESSION_COOKIE_SECURE": False, "CSRF_COOKIE_SECURE": False}
 
 ROOT_URLCONF = "core.urls"
 WSGI_APPLICATION = "core.wsgi.application"

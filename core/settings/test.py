@@ -6,7 +6,9 @@ platform served by `make run`.
 """
 
 from .base import *  # noqa: F403
-from .base import DATABASE_PLANES, DATABASES, INSTALLED_APPS, LOGGING, env
+from .base import DATABASE_PLANES, DATABASES, INSTALLED_APPS, LOGGING, PLAIN_HTTP, env
+
+globals().update(PLAIN_HTTP)  # the test client and live servers speak plain http
 
 DEBUG = False
 SECRET_KEY = env.str("SECRET_KEY", default="test-secret-key-not-for-production")

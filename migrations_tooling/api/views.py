@@ -6,7 +6,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.decorators import action
 from rest_framework.request import Request
@@ -74,6 +74,10 @@ class RunSerializer(serializers.ModelSerializer):
         return selectors.run_counts(run)
 
 
+# The router's lookup is untyped (`pk`); name its type for the schema.
+RUN_ID = OpenApiParameter("id", int, OpenApiParameter.PATH, description="Migration run id.")
+
+
 def _queue(run: MigrationRun) -> None:
     from migrations_tooling.tasks import execute_run
 
@@ -98,14 +102,14 @@ class MigrationRunViewSet(ViewSet):
         _queue(run)
         return Response(RunSerializer(run).data, status=status.HTTP_202_ACCEPTED)
 
-    @extend_schema(responses=RunSerializer)
+    @extend_schema(parameters=[RUN_ID], responses=RunSerializer)
     def retrieve(self, request: Request, pk: str) -> Response:
         run = self._run(pk)
         body: dict[str, Any] = dict(RunSerializer(run).data)
         body["records"] = RecordSerializer(run.records.order_by("id"), many=True).data
         return Response(body)
 
-    @extend_schema(request=ResumeRequestSerializer, responses={202: RunSerializer})
+    @extend_schema(parameters=[RUN_ID], request=ResumeRequestSerializer, responses={202: RunSerializer})
     @action(detail=True, methods=["post"])
     def resume(self, request: Request, pk: str) -> Response:
         data = ResumeRequestSerializer(data=request.data)
