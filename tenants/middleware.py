@@ -48,6 +48,7 @@ class TenantMiddleware:
         if resolved.status != TenantStatus.ACTIVE:
             return _unavailable(resolved.status)
         request.tenant = resolved.spec  # type: ignore[attr-defined]
+        request.tenant_origins = resolved.cors_origins  # type: ignore[attr-defined]  # read by tenants.cors
         with tenant_context(resolved.spec):
             return self.get_response(request)
 

@@ -53,6 +53,8 @@ class Tenant(models.Model):
     database = models.CharField(max_length=63)
     admin_email = models.EmailField()
     error = models.TextField(blank=True, default="")
+    # Browser origins allowed beyond the tenant's own domains (tenants.cors).
+    cors_origins = ArrayField(models.CharField(max_length=300), default=list, db_default=[], blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     activated_at = models.DateTimeField(null=True, blank=True)

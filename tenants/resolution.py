@@ -1,6 +1,6 @@
 """Resolve a request's tenant from an in-process cache (zero control-DB queries when warm).
 
-Active tenants and host -> slug answers are cached per process for
+Active tenants (with their CORS origins) and host -> slug answers are cached per process for
 `TENANT_CACHE_TTL_SECONDS`. Any change to a tenant (status, domains) bumps a
 generation counter in Redis; each process compares it at most every
 `TENANT_CACHE_CHECK_SECONDS` and drops its cache when it moved. Tenants in
@@ -21,7 +21,7 @@ from django.conf import settings
 from django.core.cache import cache
 
 from routers.spec import TenantSpec
-from tenants import selectors
+from tenants import cors, selectors
 from tenants.models import TenantStatus
 
 GENERATION_KEY = "tenants:generation"
@@ -32,6 +32,7 @@ MISSING_MAX = 10_000  # bound the negative cache: slugs come from clients
 class ResolvedTenant:
     spec: TenantSpec
     status: str
+    cors_origins: frozenset[str] = frozenset()  # browser origins its API answers (tenants.cors)
 
 
 _lock = threading.Lock()
@@ -50,11 +51,13 @@ def lookup(slug: str) -> ResolvedTenant | None:
         return hit[1]
     if _missing.get(slug, 0.0) > now:
         return None
-    tenant = selectors.tenant_get(slug=slug)
+    tenant = selectors.tenant_for_resolution(slug=slug)
     if tenant is None:
         _remember_missing(slug, now)
         return None
-    resolved = ResolvedTenant(selectors.tenant_spec(tenant), tenant.status)
+    domains: list[str] = tenant.domain_names  # type: ignore[attr-defined]  # annotated by the selector
+    origins = cors.allowed_origins(slug=tenant.slug, domains=domains, extra=tenant.cors_origins)
+    resolved = ResolvedTenant(selectors.tenant_spec(tenant), tenant.status, origins)
     if tenant.status == TenantStatus.ACTIVE:
         with _lock:
             _tenants[slug] = (now + settings.TENANT_CACHE_TTL_SECONDS, resolved)

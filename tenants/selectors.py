@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from django.db.models import Count, Q, QuerySet
+from django.contrib.postgres.aggregates import ArrayAgg
+from django.contrib.postgres.fields import ArrayField
+from django.db.models import CharField, Count, Q, QuerySet, Value
 
 from routers.spec import TenantSpec
 from tenants.models import DatabaseServer, JobStatus, ProvisioningJob, Tenant, TenantStatus
@@ -21,6 +23,14 @@ def tenant_get(*, slug: str, primary: bool = False) -> Tenant | None:
     """Return the live (not deleted) tenant with `slug` (from the primary when a write follows)."""
     tenants = Tenant.objects.using(CONTROL) if primary else Tenant.objects
     return tenants.filter(LIVE, slug=slug).first()
+
+
+def tenant_for_resolution(*, slug: str) -> Tenant | None:
+    """Return the live tenant `slug` with `domain_names` (its custom domains), in one query."""
+    no_domains = Value([], output_field=ArrayField(CharField()))
+    return (Tenant.objects.filter(LIVE, slug=slug)
+            .annotate(domain_names=ArrayAgg("domains__domain", filter=Q(domains__isnull=False), default=no_domains))
+            .first())
 
 
 def tenant_list() -> QuerySet[Tenant]:

@@ -36,9 +36,16 @@ from tenants.models import (
     Tenant,
     TenantStatus,
 )
-from tenants.validation import custom_domain_problem, normalize_domain, slug_problem
+from tenants.validation import (
+    custom_domain_problem,
+    normalize_domain,
+    normalize_origin,
+    origin_problem,
+    slug_problem,
+)
 
 CONTROL = "default"
+CORS_ORIGINS_MAX = 50
 logger = logging.getLogger("tessera.provisioning")
 
 
@@ -258,6 +265,26 @@ def domain_remove(*, slug: str, domain: str) -> None:
     if not deleted:
         raise ApiError("Domain not found.", code="not_found", status_code=404)
     resolution.invalidate()
+
+
+def tenant_cors_set(*, slug: str, origins: list[str]) -> Tenant:
+    """Replace the extra browser origins of the tenant's API and invalidate every process's cache.
+
+    All or nothing: one bad origin refuses the whole list.
+    """
+    tenant = _tenant_or_404(slug)
+    if not isinstance(origins, list) or len(origins) > CORS_ORIGINS_MAX:
+        raise InvalidInput(f"origins: a list of at most {CORS_ORIGINS_MAX} origins.",
+                           fields={"origins": [f"a list of at most {CORS_ORIGINS_MAX} origins."]})
+    cleaned = [normalize_origin(origin) for origin in origins]
+    problems = [f"{origin!r}: {problem}" for origin in cleaned if (problem := origin_problem(origin))]
+    if problems:
+        raise InvalidInput(f"origins: {problems[0]}", fields={"origins": problems})
+    unique = sorted({str(origin) for origin in cleaned})
+    Tenant.objects.filter(pk=tenant.pk).update(cors_origins=unique, updated_at=timezone.now())
+    resolution.invalidate()
+    tenant.refresh_from_db(using=CONTROL)
+    return tenant
 
 
 def provisioning_watchdog(*, sweep: bool = True) -> dict[str, int]:

@@ -13,6 +13,10 @@ RESERVED_SLUGS = frozenset({
     "support", "platform", "control", "default", "postgres", "template", "tessera", "root", "system",
     "public", "internal", "health", "healthz", "readyz", "metrics", "login", "auth", "billing", "test",
 })
+# scheme://host[:port], nothing else: no path, query, user info or wildcard.
+ORIGIN_RE = re.compile(r"^https?://(?P<host>[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*)"
+                       r"(:(?P<port>[1-9][0-9]{0,4}))?$")
+DEFAULT_PORTS = {"http": "80", "https": "443"}
 DOMAIN_RE = re.compile(r"^(?=.{4,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 
 
@@ -47,3 +51,27 @@ def custom_domain_problem(domain: object) -> str | None:
 def normalize_domain(domain: object) -> object:
     """Lower-case and strip a host name; anything else is returned for the checks to refuse."""
     return domain.strip().lower() if isinstance(domain, str) else domain
+
+
+def origin_problem(origin: object) -> str | None:
+    """Return why `origin` is not a browser origin (scheme://host[:port]), or None when it is."""
+    if not isinstance(origin, str) or len(origin) > 300:
+        return "an origin such as https://app.example.com (at most 300 characters)."
+    match = ORIGIN_RE.match(origin)
+    if match is None:
+        return "an origin is http(s)://host[:port]: no path, no trailing slash, no wildcard."
+    if int(match["port"] or 1) > 65535:
+        return "a port is at most 65535."
+    return None
+
+
+def normalize_origin(origin: object) -> object:
+    """Lower-case and strip an origin and drop its scheme's default port, as browsers send it."""
+    if not isinstance(origin, str):
+        return origin
+    origin = origin.strip().lower()
+    scheme, _, rest = origin.partition("://")
+    default = DEFAULT_PORTS.get(scheme)
+    if default and rest.endswith(":" + default):
+        origin = origin[: -len(default) - 1]
+    return origin

@@ -36,6 +36,7 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "django_filters",
     "drf_spectacular",
+    "corsheaders",
     "core",
     "routers",
     "tenants",
@@ -49,6 +50,8 @@ MIDDLEWARE = [
     "core.middleware.RequestIdMiddleware",
     "core.middleware.JsonErrorMiddleware",
     "tenants.middleware.TenantMiddleware",
+    # After the tenant is resolved: its origins come with it (tenants.cors).
+    "corsheaders.middleware.CorsMiddleware",
     "routers.middleware.ReadYourWritesMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -247,6 +250,17 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {"TaskStatusEnum": "projects.models.TaskStatus"},
     "SWAGGER_UI_SETTINGS": {"persistAuthorization": True},
 }
+
+# --- CORS (docs/tenants.md, "Browser front ends") ---------------------------------
+# /api/ responses vary on Origin; tenants.cors.origin_allowed decides, per request,
+# from the tenant's own origins or PLATFORM_CORS_ALLOWED_ORIGINS (never a global list).
+CORS_URLS_REGEX = r"^/api/"
+CORS_ALLOWED_ORIGINS: list[str] = []
+CORS_ALLOW_CREDENTIALS = False  # tokens travel in Authorization, never in cookies
+CORS_ALLOW_HEADERS = ["accept", "authorization", "content-type", "x-requested-with", "x-tenant", "x-request-id",
+                      READ_AFTER_HEADER.lower()]
+CORS_EXPOSE_HEADERS = ["X-Request-ID", READ_AFTER_HEADER, "Retry-After"]
+PLATFORM_CORS_ALLOWED_ORIGINS = env.list("PLATFORM_CORS_ALLOWED_ORIGINS", default=[])
 
 # --- Logging -------------------------------------------------------------------
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")

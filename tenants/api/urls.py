@@ -1,6 +1,7 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
+from tenants.api.cors import TenantCorsOriginsView
 from tenants.api.views import PlatformTokenView, ServerListView, TenantViewSet
 
 router = SimpleRouter()
@@ -9,5 +10,6 @@ router.register("tenants", TenantViewSet, basename="platform-tenant")
 urlpatterns = [
     path("auth/token/", PlatformTokenView.as_view(), name="platform-token"),
     path("servers/", ServerListView.as_view(), name="platform-servers"),
+    path("tenants/<str:slug>/cors-origins/", TenantCorsOriginsView.as_view(), name="platform-tenant-cors-origins"),
     *router.urls,
 ]
