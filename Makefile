@@ -7,7 +7,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install services run stop down status test lint typecheck bench reliability clean
+.PHONY: install services run stop down status shell test lint typecheck bench reliability clean
 
 $(STAMP): setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,10 @@ run: services
 
 stop:
 	$(PY) -m infra.local stop-app
+
+# `make shell TENANT=demo`: a Django shell inside that tenant's context; without TENANT, the control plane.
+shell: services
+	$(PY) manage.py $(if $(TENANT),tenant_shell $(TENANT),shell)
 
 down:
 	$(PY) -m infra.local down

@@ -22,6 +22,8 @@ if (BASE_DIR / ".local" / "services.env").exists():
 
 SECRET_KEY = env.str("SECRET_KEY", default="insecure-local-key-change-me")
 DEBUG = env.bool("DEBUG", default=False)
+# django-debug-toolbar in core.settings.local (the `dev` extra); production and test never load it.
+DEBUG_TOOLBAR = env.bool("DEBUG_TOOLBAR", default=True)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", ".localhost", "127.0.0.1", "testserver", ".test"])
 
 INSTALLED_APPS = [
