@@ -20,7 +20,8 @@ _AFTER_TENANT = MIDDLEWARE.index("tenants.middleware.TenantMiddleware") + 1
 _DEV_MIDDLEWARE = ["core.devtools.QueryCountMiddleware"]
 if DEBUG_TOOLBAR:
     INSTALLED_APPS = [*INSTALLED_APPS, "debug_toolbar"]
-    _DEV_MIDDLEWARE.append("debug_toolbar.middleware.DebugToolbarMiddleware")
+    _DEV_MIDDLEWARE += ["tenants.devtools.ToolbarQueryTenantMiddleware",
+                        "debug_toolbar.middleware.DebugToolbarMiddleware"]
     # gunicorn runs several processes: keep the toolbar's data in Redis, shared by all of
     # them, under plain keys (not the tenant-scoped key function of the default cache).
     CACHES = {**CACHES, "debug_toolbar": {

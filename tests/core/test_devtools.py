@@ -57,7 +57,7 @@ def test_local_settings_load_the_toolbar_inside_the_tenant_context_unless_switch
 
 
 BROWSE = """
-import json, re, django
+import html as html_lib, json, re, django
 django.setup()
 from django.contrib.auth.models import User
 from django.test import Client
@@ -72,8 +72,14 @@ page = client.get("/api/projects/", HTTP_HOST="p-dev.localhost", HTTP_ACCEPT="te
 html = page.content.decode()
 request_id = re.search(r'data-request-id="([0-9a-f]+)"', html).group(1)
 panel = client.get(f"/__debug__/render_panel/?request_id={request_id}&panel_id=SQLPanel")
-print(json.dumps({"status": page.status_code, "type": page["Content-Type"], "toolbar": "djDebug" in html,
-                  "panel": panel.status_code, "sql": panel.json()["content"]}))
+# "Sel" and "Expl" of each query, as if served by another process (tenant aliases unregistered).
+from routers import registry
+registry.unregister("p-dev")
+signed = [html_lib.unescape(s) for s in re.findall(r'name="signed" value="([^"]+)"', panel.json()["content"])]
+reruns = [client.post(f"/__debug__/{view}/", {"signed": s}).status_code
+          for s in signed for view in ("sql_select", "sql_explain")]
+print(json.dumps({"reruns": reruns, "status": page.status_code, "type": page["Content-Type"],
+                  "toolbar": "djDebug" in html, "panel": panel.status_code, "sql": panel.json()["content"]}))
 """
 
 
@@ -89,6 +95,7 @@ def test_the_toolbar_shows_each_querys_alias_on_the_browsable_api(control_db: No
     shown = json.loads(result.stdout.strip().splitlines()[-1])
     assert shown["status"] == 200 and shown["type"].startswith("text/html") and shown["toolbar"]
     assert shown["panel"] == 200
+    assert shown["reruns"] and set(shown["reruns"]) == {200}, shown["reruns"]
     assert "tenant:p-dev:replica" in shown["sql"]  # the project list, read on the replica
     assert "tenant:p-dev<" in shown["sql"] or "tenant:p-dev " in shown["sql"]  # the session, on the primary
     # The log line of the development query counter, per alias.
