@@ -51,10 +51,11 @@ def test_the_shell_refuses_an_unknown_or_inactive_tenant_clearly(servers: None) 
 
 def test_make_shell_passes_the_tenant_to_the_command() -> None:
     def dry_run(*args: str) -> str:
-        result = subprocess.run(["make", "-n", "shell", *args], cwd=ROOT, capture_output=True,
-                                text=True, timeout=60)
+        env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MAKELEVEL", "MFLAGS")}
+        result = subprocess.run(["make", "-n", "--no-print-directory", "shell", *args], cwd=ROOT, env=env,
+                                capture_output=True, text=True, timeout=60)
         assert result.returncode == 0, result.stderr
-        return result.stdout.strip().splitlines()[-1]
+        return [line for line in result.stdout.splitlines() if "manage.py" in line][-1]
 
     assert dry_run("TENANT=demo").endswith("manage.py tenant_shell demo")
     assert dry_run().endswith("manage.py shell")
