@@ -183,6 +183,20 @@ CELERY_BEAT_SCHEDULE = {
 }
 
 # --- Auth, i18n, static --------------------------------------------------------
+# Argon2id first (core/hashers.py: parameters sized for small hosts); PBKDF2 hashes
+# still verify and are rewritten as Argon2 on the next successful sign-in.
+PASSWORD_HASHERS = [
+    "core.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
+]
+# Every password check goes through the sign-in budgets and slots (core/signin.py).
+AUTHENTICATION_BACKENDS = ["core.signin.GuardedModelBackend"]
+SIGNIN_IP_RATE = env.str("SIGNIN_IP_RATE", default="30/min")  # attempts per client IP
+SIGNIN_ACCOUNT_RATE = env.str("SIGNIN_ACCOUNT_RATE", default="10/min")  # failures per account
+SIGNIN_CONCURRENCY = env.int("SIGNIN_CONCURRENCY", default=1)  # password checks at once per process
+# Proxies in front of the app that append to X-Forwarded-For (0: trust the socket peer only).
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
 ]
@@ -204,7 +218,8 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_THROTTLE_CLASSES": ["projects.api.throttles.TenantRateThrottle",
-                                 "projects.api.throttles.TenantUserRateThrottle"],
+                                 "projects.api.throttles.TenantUserRateThrottle",
+                                 "projects.api.throttles.TenantAnonRateThrottle"],
     "DEFAULT_PAGINATION_CLASS": "projects.api.pagination.IdCursorPagination",
     "PAGE_SIZE": 50,
 }
@@ -212,6 +227,7 @@ REST_FRAMEWORK = {
 TENANT_THROTTLE_RATES = {
     "tenant": env.str("TENANT_RATE_LIMIT", default="6000/min"),
     "tenant_user": env.str("TENANT_USER_RATE_LIMIT", default="1200/min"),
+    "tenant_anon": env.str("TENANT_ANON_RATE_LIMIT", default="600/min"),  # per client IP
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Tessera API",
