@@ -111,6 +111,7 @@ TENANT_USE_PGBOUNCER = env.bool("TENANT_USE_PGBOUNCER", default=True)
 TENANT_CACHE_TTL_SECONDS = env.int("TENANT_CACHE_TTL_SECONDS", default=300)
 TENANT_CACHE_CHECK_SECONDS = env.float("TENANT_CACHE_CHECK_SECONDS", default=1.0)
 TENANT_NEGATIVE_CACHE_SECONDS = env.float("TENANT_NEGATIVE_CACHE_SECONDS", default=5.0)
+TENANT_HOST_CACHE_MAX = env.int("TENANT_HOST_CACHE_MAX", default=10_000)  # host -> slug answers per process
 TENANT_RETRY_AFTER_SECONDS = env.int("TENANT_RETRY_AFTER_SECONDS", default=2)
 
 # Provisioning state machine (tenants/provisioning.py). "clone" copies the

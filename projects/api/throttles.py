@@ -3,9 +3,9 @@
 Only signed-in requests draw on the tenant-wide bucket: anonymous requests
 (sign-ins among them) have a bucket per client IP, so a flood of bad sign-ins
 throttles the flood and never the tenant's users. The cache key function
-scopes every key to the current tenant, so buckets of two tenants never mix. Rates are read from `settings.TENANT_THROTTLE_RATES`
-on each request. When Redis is down the cache answers misses and requests
-are let through: rate limiting degrades, the API does not.
+scopes every key to the current tenant, so buckets of two tenants never mix.
+Rates are read from `settings.TENANT_THROTTLE_RATES` on each request. When
+Redis is down the cache answers misses and requests are let through: rate limiting degrades, the API does not.
 """
 
 from __future__ import annotations
