@@ -55,6 +55,10 @@ def readyz(request: HttpRequest) -> JsonResponse:
 class Readiness:
     """The last readiness result of this process, reused for `READYZ_CACHE_SECONDS`."""
 
+    _results: dict[str, dict[str, Any]] | None
+    _at: float
+    runs: int
+
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self.reset()
@@ -68,7 +72,7 @@ class Readiness:
             return self._results
 
     def reset(self) -> None:
-        self._results: dict[str, dict[str, Any]] | None = None
+        self._results = None
         self._at = 0.0
         self.runs = 0
 

@@ -24,11 +24,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
-from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.cache import cache
+from django.http import HttpRequest
 
 from core.clients import client_ip
 from core.errors import ApiError
@@ -127,8 +129,8 @@ def signin_guard(request: Any, account: str) -> None:
 class GuardedModelBackend(ModelBackend):
     """Django's ModelBackend behind the sign-in budgets and the per-process slots."""
 
-    def authenticate(self, request: Any, username: str | None = None, password: str | None = None,
-                     **kwargs: Any) -> AbstractBaseUser | None:
+    def authenticate(self, request: HttpRequest | None, username: str | None = None,
+                     password: str | None = None, **kwargs: Any) -> User | None:
         if username is None:
             username = kwargs.get(get_user_model().USERNAME_FIELD)
         if username is None or password is None:
@@ -139,3 +141,8 @@ class GuardedModelBackend(ModelBackend):
         if user is None:
             _failed(username.lower())
         return user
+
+    async def aauthenticate(self, request: HttpRequest | None, username: str | None = None,
+                            password: str | None = None, **kwargs: Any) -> User | None:
+        """Run `authenticate` (ModelBackend's own async version would skip the guards)."""
+        return await sync_to_async(self.authenticate)(request, username, password, **kwargs)
