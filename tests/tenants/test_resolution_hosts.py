@@ -6,7 +6,7 @@ from django.db import connections
 from django.test import Client, override_settings
 from django.test.utils import CaptureQueriesContext
 
-from routers import TenantSpec
+from routers import TenantSpec, consistency
 from tenants import resolution
 from tenants.models import Tenant, TenantStatus
 from tests.routers.helpers import replay_paused, wait_replica_caught_up
@@ -43,5 +43,7 @@ def test_a_tenant_active_on_the_control_primary_serves_while_the_replica_lags(
         on_replica = Tenant.objects.using("default_replica").get(pk=tenant.pk)
         assert on_replica.status == TenantStatus.PROVISIONING  # the replica has not replayed it
         resolution.invalidate()
-        response = Client().get("/api/me/", HTTP_X_TENANT=alpha.slug)
+        with consistency.read_scope():  # a fresh unit of work: the writes above pin nothing to the primary
+            assert Tenant.objects.filter(pk=tenant.pk).db == "default_replica"
+            response = Client().get("/api/me/", HTTP_X_TENANT=alpha.slug)
         assert response.status_code == 401, response.content  # past the tenant check: it serves
