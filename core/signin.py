@@ -35,7 +35,7 @@ from django.http import HttpRequest
 from core.clients import client_ip
 from core.errors import ApiError
 
-PERIODS = {"s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600, "hour": 3600, "d": 86400, "day": 86400}
+PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}  # by first letter, as DRF reads its rates
 
 
 class SigninThrottled(ApiError):
@@ -51,9 +51,9 @@ class SigninBusy(ApiError):
 
 
 def parse_rate(rate: str) -> tuple[int, int]:
-    """Return (requests, seconds) of a rate like `20/min`."""
+    """Return (requests, seconds) of a rate like `20/min` (`s`, `m`, `h`, `d` or longer words)."""
     count, _, period = rate.partition("/")
-    return int(count), PERIODS[period.strip().lower()]
+    return int(count), PERIODS[period.strip().lower()[:1]]
 
 
 class _Gate:

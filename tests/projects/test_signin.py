@@ -101,3 +101,8 @@ def test_anonymous_requests_never_spend_the_tenant_wide_bucket(product: dict[str
         assert [member.get("/api/me/").status_code for _ in range(5)] == [200] * 5
         assert member.get("/api/me/").status_code == 429  # the tenant bucket counts signed-in calls only
         assert sign_in(alpha, "member-alpha", "password-123").status_code == 200  # another IP signs in
+
+
+def test_rates_read_like_drf_rates() -> None:
+    assert [signin.parse_rate(rate) for rate in ("30/min", "30/minute", "5/s", "2/hour", "1/day")] == [
+        (30, 60), (30, 60), (5, 1), (2, 3600), (1, 86400)]
