@@ -25,6 +25,7 @@ BENCHMARKS: dict[str, list[str]] = {
     "fleet": ["--quick"],
     "connections": ["--quick"],
     "replicas": ["--quick"],
+    "login": ["--quick"],
 }
 
 

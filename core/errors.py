@@ -8,9 +8,12 @@ wired in `core.urls` and `core.middleware.JsonErrorMiddleware`.
 from __future__ import annotations
 
 import logging
+import sys
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig
+from django.db import InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, JsonResponse
 from rest_framework import exceptions as drf_exceptions
 from rest_framework.response import Response
@@ -49,8 +52,39 @@ class Conflict(ApiError):
     detail = "The resource already exists."
 
 
+DATABASE_RETRY_AFTER_SECONDS = 5
+# SQLSTATE classes of a database that is not there: connection exceptions (08),
+# shutdown or crash (57P), out of connections or memory (53). No SQLSTATE: the socket died.
+UNAVAILABLE_SQLSTATES = ("08", "57P", "53")
+
+
 def json_error(status: int, code: str, detail: str, **extra: Any) -> JsonResponse:
     return JsonResponse({"code": code, "detail": detail, **extra}, status=status)
+
+
+def database_unavailable(exc: BaseException | None) -> bool:
+    """Return True when `exc` says a database or its pooler cannot be reached (not a bad query)."""
+    if not isinstance(exc, OperationalError | InterfaceError):
+        return False
+    pgcode = getattr(exc.__cause__, "pgcode", None)
+    return pgcode is None or pgcode.startswith(UNAVAILABLE_SQLSTATES)
+
+
+def known_error_response(exc: BaseException | None) -> JsonResponse | None:
+    """Render the exceptions that have a contract answer outside DRF; None for a real bug."""
+    if isinstance(exc, ApiError):
+        response = JsonResponse(exc.body(), status=exc.status_code)
+        for name, value in exc.headers.items():
+            response[name] = value
+        return response
+    if isinstance(exc, RequestDataTooBig):
+        return json_error(413, "request_too_large", "The request body is larger than this API accepts.")
+    if database_unavailable(exc):
+        logger.warning("database unavailable: %s", str(exc).strip()[:200])
+        response = json_error(503, "database_unavailable", "A database is unavailable; try again soon.")
+        response["Retry-After"] = str(DATABASE_RETRY_AFTER_SECONDS)
+        return response
+    return None
 
 
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
@@ -104,7 +138,8 @@ def _auth_headers(exc: drf_exceptions.APIException, context: dict[str, Any]) -> 
 # --- Views for errors raised outside DRF --------------------------------------
 
 def bad_request(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
-    return json_error(400, "bad_request", "The request could not be understood.")
+    return known_error_response(exception) or json_error(400, "bad_request",
+                                                        "The request could not be understood.")
 
 
 def permission_denied(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
@@ -116,7 +151,9 @@ def page_not_found(request: HttpRequest, exception: Exception | None = None) -> 
 
 
 def server_error(request: HttpRequest) -> JsonResponse:
-    return json_error(500, "server_error", "An internal error occurred.")
+    # Django calls this while handling the exception (raised in a middleware, say).
+    return known_error_response(sys.exc_info()[1]) or json_error(500, "server_error",
+                                                                "An internal error occurred.")
 
 
 def csrf_failure(request: HttpRequest, reason: str = "") -> JsonResponse:

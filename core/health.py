@@ -3,11 +3,18 @@
 Readiness checks every dependency concurrently with short timeouts over fresh
 connections (so a broken pooled connection cannot hide an outage): the control
 database and its replica, every tenant server's primary, replicas (with replay
-lag) and poolers, Redis and the Celery broker.
+lag) and poolers, Redis and the Celery broker. A run opens about ten
+connections, so its result is kept for `READYZ_CACHE_SECONDS` and shared by
+every caller in that time (concurrent callers wait for the one run in
+progress): callers cannot turn the probe into load. Anyone gets the status;
+only a platform admin's token (`Authorization: Token <key>`, a staff user of
+the control plane) gets the per-check details, which name hosts and ports.
+`/healthz` touches nothing.
 """
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -16,6 +23,7 @@ from typing import Any
 import psycopg2
 import redis
 from django.conf import settings
+from django.db import Error as DatabaseDriverError
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.http import require_safe
 
@@ -35,14 +43,63 @@ def healthz(request: HttpRequest) -> JsonResponse:
 
 @require_safe
 def readyz(request: HttpRequest) -> JsonResponse:
-    """Return 200 when every dependency answers, else 503 with what failed."""
+    """Return 200 when every dependency answers, else 503; the checks for platform admins only."""
+    results = readiness.results()
+    ready = all(result["ok"] for result in results.values())
+    body: dict[str, Any] = {"status": "ready" if ready else "unavailable"}
+    if _is_platform_admin(request):
+        body["checks"] = results
+    return JsonResponse(body, status=200 if ready else 503)
+
+
+class Readiness:
+    """The last readiness result of this process, reused for `READYZ_CACHE_SECONDS`."""
+
+    _results: dict[str, dict[str, Any]] | None
+    _at: float
+    runs: int
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.reset()
+
+    def results(self) -> dict[str, dict[str, Any]]:
+        """Return fresh-enough results, running the checks (once, for all waiting callers) if needed."""
+        with self._lock:
+            if self._results is None or time.monotonic() - self._at >= settings.READYZ_CACHE_SECONDS:
+                self._results, self._at = run_checks(), time.monotonic()
+                self.runs += 1
+            return self._results
+
+    def reset(self) -> None:
+        self._results = None
+        self._at = 0.0
+        self.runs = 0
+
+
+readiness = Readiness()
+
+
+def run_checks() -> dict[str, dict[str, Any]]:
+    """Run every dependency check concurrently; return each one's result."""
     checks = _checks()
     with ThreadPoolExecutor(max_workers=min(8, len(checks))) as pool:
         futures = {name: pool.submit(_timed, check) for name, check in checks.items()}
-        results = {name: future.result() for name, future in futures.items()}
-    ready = all(result["ok"] for result in results.values())
-    body = {"status": "ready" if ready else "unavailable", "checks": results}
-    return JsonResponse(body, status=200 if ready else 503)
+        return {name: future.result() for name, future in futures.items()}
+
+
+def _is_platform_admin(request: HttpRequest) -> bool:
+    """Return True when the request carries the token of an active staff user of the control plane."""
+    from rest_framework.authtoken.models import Token
+
+    scheme, _, key = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "token" or not key.strip():
+        return False
+    try:
+        return Token.objects.using("default").filter(
+            key=key.strip(), user__is_staff=True, user__is_active=True).exists()
+    except DatabaseDriverError:  # the control plane is down: no details, the status still answers
+        return False
 
 
 def _timed(check: Check) -> dict[str, Any]:

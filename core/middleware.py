@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
 
-from core.errors import json_error
+from core.errors import json_error, known_error_response
 from core.logging import request_id_var
 
 logger = logging.getLogger("tessera.request")
@@ -34,7 +34,7 @@ class RequestIdMiddleware:
 
 
 class JsonErrorMiddleware:
-    """Turn any exception that escapes a view into a JSON 500, never a stack trace."""
+    """Turn any exception that escapes a view into JSON: its contract answer, else a 500."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -53,5 +53,8 @@ class JsonErrorMiddleware:
 
         if isinstance(exception, Http404 | PermissionDenied):
             return None  # Django's handlers (ours, in core.urls) answer these
+        known = known_error_response(exception)  # 413, 429, 503 database_unavailable, ...
+        if known is not None:
+            return known
         logger.exception("unhandled error on %s %s", request.method, request.path)
         return json_error(500, "server_error", "An internal error occurred.")

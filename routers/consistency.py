@@ -24,6 +24,8 @@ from dataclasses import dataclass, field
 
 from django.db import connections
 
+# A read-after position no replica ever reaches: "read this server's primary" (see `pin_written`).
+PRIMARY_PIN = (1 << 64) - 1
 _TOKEN_PART = re.compile(r"^([a-z][a-z0-9_-]{0,30})@([0-9A-Fa-f]{1,8})/([0-9A-Fa-f]{1,8})$")
 MAX_TOKEN_PARTS = 16
 
@@ -138,3 +140,20 @@ def capture_current() -> str | None:
         if info is not None:
             servers[alias] = info.server
     return capture(servers)
+
+
+def pin_written() -> str:
+    """Pin every server written in this scope to its primary; return the token.
+
+    The fallback when the WAL position cannot be read after a commit (the
+    pooler or the server went away): the write is committed, so the answer
+    must not become an error, and the client's next reads must not miss it.
+    """
+    from routers import registry
+
+    current = state()
+    for alias in current.written:
+        info = registry.alias_info(alias)
+        if info is not None:
+            current.required[info.server] = PRIMARY_PIN
+    return encode_token(current.required)

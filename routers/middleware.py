@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Callable
 
 from django.conf import settings
+from django.db import Error as DatabaseDriverError
 from django.http import HttpRequest, HttpResponse
 
 from routers import consistency
@@ -27,6 +29,13 @@ class ReadYourWritesMiddleware:
     write (POST, PUT, PATCH, DELETE) reads from primaries only: it validates
     against current data, and it is never caught half-done by a failing
     replica, since it could not be retried safely.
+
+    Once a write is committed nothing here may turn the answer into an
+    error: when the WAL position cannot be read (the pooler or server died
+    right after the commit), the client gets a short-lived cookie that pins
+    its reads of that server to the primary instead (`consistency.pin_written`),
+    for `REPLICA_MAX_LAG_SECONDS`, after which any replica the router still
+    uses has replayed the write.
     """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
@@ -40,12 +49,23 @@ class ReadYourWritesMiddleware:
                 logger.warning("retrying %s %s after a replica failure", request.method, request.path)
                 scope.replica_failed = False
                 response = self.get_response(request)
-            token = consistency.capture_current() if scope.written else None
-        if token:
+            token, pinned = _token_after_writes() if scope.written else (None, False)
+        if token and not pinned:
             response[settings.READ_AFTER_HEADER] = token
+        if token:
+            max_age = math.ceil(settings.REPLICA_MAX_LAG_SECONDS) + 1 if pinned else COOKIE_MAX_AGE
             response.set_signed_cookie(settings.READ_AFTER_COOKIE, token, salt=COOKIE_SALT,
-                                       max_age=COOKIE_MAX_AGE, httponly=True, samesite="Lax")
+                                       max_age=max_age, httponly=True, samesite="Lax")
         return response
+
+
+def _token_after_writes() -> tuple[str | None, bool]:
+    """Return the read-after token of this scope's writes, and whether it is a primary pin."""
+    try:
+        return consistency.capture_current(), False
+    except DatabaseDriverError as exc:  # committed already: degrade freshness tracking, never the answer
+        logger.warning("no WAL position after a write (%s); pinning the client to primaries", exc)
+        return consistency.pin_written(), True
 
 
 def _incoming_token(request: HttpRequest) -> str:

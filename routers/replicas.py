@@ -42,6 +42,8 @@ def read_alias(primary: str, replicas: list[str], server: str) -> str:
     if not replicas or _must_use_primary(primary):
         return primary
     required = consistency.required_lsn(server)
+    if required >= consistency.PRIMARY_PIN:  # the client's last write has no known position
+        return primary
     for index, alias in _rotation(replicas):
         if _usable(server, index, required) and _connected(server, index, alias):
             return alias

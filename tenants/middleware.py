@@ -63,7 +63,7 @@ def _unavailable(status: str) -> HttpResponse:
 
 
 def _requested_slug(request: HttpRequest) -> str | None:
-    host = request.get_host().rsplit(":", 1)[0].lower() if _has_host(request) else ""
+    host = resolution.normalize_host(request.get_host()) if _has_host(request) else ""
     slug = resolution.slug_for_host(host) if host else None
     if slug is None and settings.TENANT_HEADER_ENABLED:
         slug = request.headers.get("X-Tenant", "").strip().lower() or None

@@ -5,7 +5,11 @@ Active tenants (with their CORS origins) and host -> slug answers are cached per
 generation counter in Redis; each process compares it at most every
 `TENANT_CACHE_CHECK_SECONDS` and drops its cache when it moved. Tenants in
 any other state than active are never cached, so a tenant finishing
-provisioning serves at once. Unknown slugs are remembered for
+provisioning serves at once; a tenant the control replica reports missing
+or not active is confirmed on the control primary before the request is
+refused (the replica may not have replayed the activation yet). The
+host -> slug answers are a bounded LRU (`TENANT_HOST_CACHE_MAX`): host names
+come from clients. Unknown slugs are remembered for
 `TENANT_NEGATIVE_CACHE_SECONDS` (so a stream of requests for a missing tenant
 does not query the control plane each time); creating a tenant invalidates.
 If Redis is down the TTLs bound staleness.
@@ -15,10 +19,12 @@ from __future__ import annotations
 
 import threading
 import time
+from collections import OrderedDict
 from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.cache import cache
+from django.http.request import split_domain_port
 
 from routers.spec import TenantSpec
 from tenants import cors, selectors
@@ -37,7 +43,7 @@ class ResolvedTenant:
 
 _lock = threading.Lock()
 _tenants: dict[str, tuple[float, ResolvedTenant]] = {}
-_domains: dict[str, tuple[float, str | None]] = {}
+_domains: OrderedDict[str, tuple[float, str | None]] = OrderedDict()  # least recently used first
 _missing: dict[str, float] = {}  # unknown slug -> expires at
 _generation: list[object] = [None, 0.0]  # [value, checked at]
 
@@ -52,6 +58,8 @@ def lookup(slug: str) -> ResolvedTenant | None:
     if _missing.get(slug, 0.0) > now:
         return None
     tenant = selectors.tenant_for_resolution(slug=slug)
+    if tenant is None or tenant.status != TenantStatus.ACTIVE:  # the replica may be behind: ask the primary
+        tenant = selectors.tenant_for_resolution(slug=slug, primary=True)
     if tenant is None:
         _remember_missing(slug, now)
         return None
@@ -71,15 +79,28 @@ def _remember_missing(slug: str, now: float) -> None:
         _missing[slug] = now + settings.TENANT_NEGATIVE_CACHE_SECONDS
 
 
+def normalize_host(host: str) -> str:
+    """Return `host` as resolution compares it: lower case, no port, no trailing dot.
+
+    `Example.COM.:8000` and `example.com` name the same site; left apart, the
+    first would miss its tenant and fall through to the `X-Tenant` header.
+    """
+    domain, _port = split_domain_port(host)
+    return domain
+
+
 def slug_for_host(host: str) -> str | None:
     """Return the slug a host name addresses: a custom domain, then `<slug>.<base>`."""
+    host = normalize_host(host)
     now = time.monotonic()
     hit = _domains.get(host)
     if hit is None or hit[0] <= now:
-        slug = selectors.tenant_slug_for_domain(domain=host)
-        with _lock:
-            _domains[host] = (now + settings.TENANT_CACHE_TTL_SECONDS, slug)
-        hit = _domains[host]
+        hit = (now + settings.TENANT_CACHE_TTL_SECONDS, selectors.tenant_slug_for_domain(domain=host))
+    with _lock:
+        _domains[host] = hit
+        _domains.move_to_end(host)
+        while len(_domains) > max(1, settings.TENANT_HOST_CACHE_MAX):
+            _domains.popitem(last=False)
     if hit[1]:
         return hit[1]
     suffix = "." + settings.TENANT_BASE_DOMAIN

@@ -25,10 +25,11 @@ def tenant_get(*, slug: str, primary: bool = False) -> Tenant | None:
     return tenants.filter(LIVE, slug=slug).first()
 
 
-def tenant_for_resolution(*, slug: str) -> Tenant | None:
+def tenant_for_resolution(*, slug: str, primary: bool = False) -> Tenant | None:
     """Return the live tenant `slug` with `domain_names` (its custom domains), in one query."""
     no_domains = Value([], output_field=ArrayField(CharField()))
-    return (Tenant.objects.filter(LIVE, slug=slug)
+    tenants = Tenant.objects.using(CONTROL) if primary else Tenant.objects
+    return (tenants.filter(LIVE, slug=slug)
             .annotate(domain_names=ArrayAgg("domains__domain", filter=Q(domains__isnull=False), default=no_domains))
             .first())
 

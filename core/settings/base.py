@@ -139,6 +139,7 @@ TENANT_USE_PGBOUNCER = env.bool("TENANT_USE_PGBOUNCER", default=True)
 TENANT_CACHE_TTL_SECONDS = env.int("TENANT_CACHE_TTL_SECONDS", default=300)
 TENANT_CACHE_CHECK_SECONDS = env.float("TENANT_CACHE_CHECK_SECONDS", default=1.0)
 TENANT_NEGATIVE_CACHE_SECONDS = env.float("TENANT_NEGATIVE_CACHE_SECONDS", default=5.0)
+TENANT_HOST_CACHE_MAX = env.int("TENANT_HOST_CACHE_MAX", default=10_000)  # host -> slug answers per process
 TENANT_RETRY_AFTER_SECONDS = env.int("TENANT_RETRY_AFTER_SECONDS", default=2)
 
 # Provisioning state machine (tenants/provisioning.py). "clone" copies the
@@ -168,6 +169,7 @@ DB_IDLE_IN_TRANSACTION_TIMEOUT_MS = env.int("DB_IDLE_IN_TRANSACTION_TIMEOUT_MS",
 REPLICA_MAX_LAG_SECONDS = env.float("REPLICA_MAX_LAG_SECONDS", default=5.0)
 REPLICA_RETRY_SECONDS = env.float("REPLICA_RETRY_SECONDS", default=10.0)
 REPLICA_LSN_CACHE_SECONDS = env.float("REPLICA_LSN_CACHE_SECONDS", default=0.05)
+READYZ_CACHE_SECONDS = env.float("READYZ_CACHE_SECONDS", default=2.0)  # /readyz result reuse
 READ_AFTER_COOKIE = "tessera_read_after"
 READ_AFTER_HEADER = "X-Tessera-Read-After"
 
@@ -211,6 +213,20 @@ CELERY_BEAT_SCHEDULE = {
 }
 
 # --- Auth, i18n, static --------------------------------------------------------
+# Argon2id first (core/hashers.py: parameters sized for small hosts); PBKDF2 hashes
+# still verify and are rewritten as Argon2 on the next successful sign-in.
+PASSWORD_HASHERS = [
+    "core.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
+]
+# Every password check goes through the sign-in budgets and slots (core/signin.py).
+AUTHENTICATION_BACKENDS = ["core.signin.GuardedModelBackend"]
+SIGNIN_IP_RATE = env.str("SIGNIN_IP_RATE", default="30/min")  # attempts per client IP
+SIGNIN_ACCOUNT_RATE = env.str("SIGNIN_ACCOUNT_RATE", default="10/min")  # failures per account
+SIGNIN_CONCURRENCY = env.int("SIGNIN_CONCURRENCY", default=1)  # password checks at once per process
+# Proxies in front of the app that append to X-Forwarded-For (0: trust the socket peer only).
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
 ]
@@ -232,7 +248,8 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_THROTTLE_CLASSES": ["projects.api.throttles.TenantRateThrottle",
-                                 "projects.api.throttles.TenantUserRateThrottle"],
+                                 "projects.api.throttles.TenantUserRateThrottle",
+                                 "projects.api.throttles.TenantAnonRateThrottle"],
     "DEFAULT_PAGINATION_CLASS": "projects.api.pagination.IdCursorPagination",
     "PAGE_SIZE": 50,
 }
@@ -240,6 +257,7 @@ REST_FRAMEWORK = {
 TENANT_THROTTLE_RATES = {
     "tenant": env.str("TENANT_RATE_LIMIT", default="6000/min"),
     "tenant_user": env.str("TENANT_USER_RATE_LIMIT", default="1200/min"),
+    "tenant_anon": env.str("TENANT_ANON_RATE_LIMIT", default="600/min"),  # per client IP
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Tessera API",

@@ -13,6 +13,10 @@ globals().update(PLAIN_HTTP)  # the test client and live servers speak plain htt
 DEBUG = False
 SECRET_KEY = env.str("SECRET_KEY", default="test-secret-key-not-for-production")
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast, tests only
+# The suite signs in far more often than any person: tests of the budgets set their own.
+SIGNIN_IP_RATE = env.str("SIGNIN_IP_RATE", default="1000000/min")
+SIGNIN_ACCOUNT_RATE = env.str("SIGNIN_ACCOUNT_RATE", default="1000000/min")
+SIGNIN_CONCURRENCY = env.int("SIGNIN_CONCURRENCY", default=8)
 
 _TEST_CONTROL_DB = env.str("TEST_CONTROL_DB", default="tessera_test_control")
 for _alias in ("default", "default_replica"):

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import Any, cast
 
+from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import CursorPagination
 from rest_framework.request import Request
 from rest_framework.utils.urls import remove_query_param, replace_query_param
@@ -25,10 +26,21 @@ class IdCursorPagination(CursorPagination):
     page_size_query_param = "page_size"
     max_page_size = 100
 
+    def get_page_size(self, request: Request) -> int:
+        """Return the requested page size; anything but a whole number in 1..max_page_size is a 400."""
+        raw = request.query_params.get(self.page_size_query_param)
+        if raw is None:
+            return cast(int, self.page_size)
+        size = int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 4 else 0
+        if not 1 <= size <= self.max_page_size:
+            raise ValidationError({self.page_size_query_param: [
+                f"A whole number from 1 to {self.max_page_size}."]})
+        return size
+
     def paginate_queryset(self, queryset: Any, request: Request, view: Any = None) -> list[Any]:
         """Return one page after (or, walking back, before) the cursor's row."""
         self.request, self.base_url = request, request.build_absolute_uri()
-        self.page_size = cast(int, self.get_page_size(request))  # PAGE_SIZE is set
+        self.page_size = self.get_page_size(request)
         self.fields = keyset.sort_fields(queryset, self.get_ordering(request, queryset, view))
         raw = request.query_params.get(self.cursor_query_param)
         values, reverse = keyset.decode(self.fields, raw) if raw is not None else (None, False)

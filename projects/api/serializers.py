@@ -39,6 +39,23 @@ class UserCreateSerializer(serializers.Serializer):
     is_admin = serializers.BooleanField(required=False, default=False)
 
 
+MAX_DESCRIPTION = 20_000  # characters of a project or task description
+MAX_COMMENT = 10_000  # characters of a comment
+
+
+class BoundedListField(serializers.ListField):
+    """A ListField that refuses an over-long list before validating a single item.
+
+    DRF validates every item first and checks the length last: a body with
+    600,000 tags would cost seconds of CPU before being refused.
+    """
+
+    def to_internal_value(self, data: Any) -> list[Any]:
+        if isinstance(data, list) and self.max_length is not None and len(data) > self.max_length:
+            self.fail("max_length", max_length=self.max_length)
+        return super().to_internal_value(data)
+
+
 class ProjectSerializer(serializers.ModelSerializer):
     my_role = serializers.CharField(read_only=True, allow_null=True)
     # Uniqueness is answered with 409 by the service, not as a 400 here.
@@ -49,6 +66,7 @@ class ProjectSerializer(serializers.ModelSerializer):
         model = Project
         fields = ["id", "name", "key", "description", "archived", "my_role", "created_at", "updated_at"]
         read_only_fields = ["id", "created_at", "updated_at"]
+        extra_kwargs = {"description": {"max_length": MAX_DESCRIPTION}}
 
 
 class MemberSerializer(serializers.Serializer):
@@ -66,8 +84,11 @@ class CustomFieldsField(serializers.DictField):
 
     max_depth = 8
     max_bytes = 16_384
+    max_keys = 200
 
     def to_internal_value(self, data: Any) -> dict[str, Any]:
+        if isinstance(data, dict) and len(data) > self.max_keys:  # before walking every key
+            raise serializers.ValidationError(f"Keep custom fields under {self.max_keys} keys.")
         value = super().to_internal_value(data)
         problem = _jsonb_problem(value, self.max_depth)
         if problem is None and len(json.dumps(value)) > self.max_bytes:
@@ -103,8 +124,8 @@ class TaskSerializer(serializers.ModelSerializer):
     comment_count = serializers.IntegerField(read_only=True, default=0)
     status = serializers.ChoiceField(choices=TaskStatus.choices, default=TaskStatus.TODO)
     priority = serializers.ChoiceField(choices=Priority.choices, default=Priority.MEDIUM)
-    tags = serializers.ListField(child=serializers.RegexField(r"^[\w-]{1,50}$"), max_length=20,
-                                 required=False, default=list)
+    tags = BoundedListField(child=serializers.RegexField(r"^[\w-]{1,50}$"), max_length=20,
+                            required=False, default=list)
     custom_fields = CustomFieldsField(required=False, default=dict)
 
     class Meta:
@@ -113,6 +134,7 @@ class TaskSerializer(serializers.ModelSerializer):
                   "assignee_detail", "reporter", "tags", "custom_fields", "due_date", "comment_count",
                   "created_at", "updated_at"]
         read_only_fields = ["id", "created_at", "updated_at"]
+        extra_kwargs = {"description": {"max_length": MAX_DESCRIPTION}}
 
     def validate_project(self, project: Project) -> Project:
         visible = self.context["visible_projects"]
@@ -140,6 +162,7 @@ class CommentSerializer(serializers.ModelSerializer):
         model = Comment
         fields = ["id", "task", "author", "body", "created_at"]
         read_only_fields = ["id", "task", "author", "created_at"]
+        extra_kwargs = {"body": {"max_length": MAX_COMMENT}}
 
 
 class ExportSerializer(serializers.ModelSerializer):

@@ -1,9 +1,11 @@
-"""Per-tenant rate limits: one bucket per tenant and one per tenant user.
+"""Per-tenant rate limits: one bucket per tenant, one per tenant user, one per anonymous IP.
 
-The cache key function scopes every key to the current tenant, so buckets of
-two tenants never mix. Rates are read from `settings.TENANT_THROTTLE_RATES`
-on each request. When Redis is down the cache answers misses and requests
-are let through: rate limiting degrades, the API does not.
+Only signed-in requests draw on the tenant-wide bucket: anonymous requests
+(sign-ins among them) have a bucket per client IP, so a flood of bad sign-ins
+throttles the flood and never the tenant's users. The cache key function
+scopes every key to the current tenant, so buckets of two tenants never mix.
+Rates are read from `settings.TENANT_THROTTLE_RATES` on each request. When
+Redis is down the cache answers misses and requests are let through: rate limiting degrades, the API does not.
 """
 
 from __future__ import annotations
@@ -13,7 +15,12 @@ from typing import Any
 from django.conf import settings
 from rest_framework.throttling import SimpleRateThrottle
 
+from core.clients import client_ip
 from routers import current_tenant_or_none
+
+
+def _signed_in(request: Any) -> bool:
+    return bool(request.user and request.user.is_authenticated)
 
 
 class TenantRateThrottle(SimpleRateThrottle):
@@ -23,8 +30,8 @@ class TenantRateThrottle(SimpleRateThrottle):
         return settings.TENANT_THROTTLE_RATES.get(self.scope)
 
     def get_cache_key(self, request: Any, view: Any) -> str | None:
-        if current_tenant_or_none() is None:
-            return None  # the platform API is not tenant-limited
+        if current_tenant_or_none() is None or not _signed_in(request):
+            return None  # the platform API is not tenant-limited; anonymous has its own bucket
         return f"throttle:{self.scope}"
 
 
@@ -32,6 +39,15 @@ class TenantUserRateThrottle(TenantRateThrottle):
     scope = "tenant_user"
 
     def get_cache_key(self, request: Any, view: Any) -> str | None:
-        if current_tenant_or_none() is None or not request.user or not request.user.is_authenticated:
+        if current_tenant_or_none() is None or not _signed_in(request):
             return None
         return f"throttle:{self.scope}:{request.user.pk}"
+
+
+class TenantAnonRateThrottle(TenantRateThrottle):
+    scope = "tenant_anon"
+
+    def get_cache_key(self, request: Any, view: Any) -> str | None:
+        if current_tenant_or_none() is None or _signed_in(request):
+            return None
+        return f"throttle:{self.scope}:{client_ip(request)}"

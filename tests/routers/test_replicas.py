@@ -11,8 +11,10 @@ import time
 
 import pytest
 from django.conf import settings
+from django.db import close_old_connections
 from django.test import Client, override_settings
 
+from core.health import run_checks
 from infra.local import config as infra_config
 from infra.local import postgres as infra_pg
 from projects.models import Project
@@ -170,8 +172,26 @@ def test_a_replica_cut_off_from_its_primary_serves_no_reads_and_fails_readiness(
         # without a WAL receiver its data can only get staler.
         with consistency.read_scope(), tenant_context(alpha):
             assert Project.objects.all().db == "tenant:alpha"
-        checks = Client().get("/readyz").json()["checks"]
+        checks = run_checks()
         assert not checks["server:a:replica0"]["ok"]
         assert "not streaming" in checks["server:a:replica0"]["error"]
     with override_settings(REPLICA_LSN_CACHE_SECONDS=0.0), consistency.read_scope(), tenant_context(alpha):
         assert Project.objects.all().db == "tenant:alpha:replica"  # streaming again: back in rotation
+
+
+@pytest.mark.urls("tests.routers.urls_ryw")
+def test_a_committed_write_answers_success_when_its_wal_position_cannot_be_read(
+    tenants: dict[str, TenantSpec],
+) -> None:
+    urls_ryw.WORLD.update(tenants)
+    client = Client(raise_request_exception=False)
+    created = client.post("/projects-lost?key=LOST", HTTP_X_TENANT="alpha")
+    assert created.status_code == 201, created.content
+    assert settings.READ_AFTER_HEADER not in created  # no position to promise
+    pin = created.cookies[settings.READ_AFTER_COOKIE]
+    assert 0 < int(pin["max-age"]) <= settings.REPLICA_MAX_LAG_SECONDS + 1
+    close_old_connections()  # what `request_finished` does in a server (the test client unhooks it)
+    with replay_paused():  # the replica cannot have the row: only the primary answers with it
+        assert client.get("/projects", HTTP_X_TENANT="alpha").json() == {"keys": ["LOST"], "db": "tenant:alpha"}
+    with tenant_context(tenants["alpha"]):
+        assert Project.objects.filter(key="LOST").count() == 1

@@ -24,4 +24,15 @@ def projects(request: HttpRequest) -> JsonResponse:
         return JsonResponse({"keys": sorted(queryset.values_list("key", flat=True)), "db": queryset.db})
 
 
-urlpatterns = [path("projects", projects)]
+def projects_then_lost(request: HttpRequest) -> JsonResponse:
+    """Create a project, then lose the database connection (as if the pooler died after the commit)."""
+    from django.db import connections
+
+    spec = WORLD[request.headers["X-Tenant"]]
+    with tenant_context(spec):
+        project = Project.objects.create(name="p", key=request.GET["key"])
+        connections[spec.alias].connection.close()  # a real closed socket, not a stand-in
+    return JsonResponse({"id": project.pk}, status=201)
+
+
+urlpatterns = [path("projects", projects), path("projects-lost", projects_then_lost)]
