@@ -27,6 +27,11 @@ def tenant_list() -> QuerySet[Tenant]:
     return Tenant.objects.filter(LIVE).prefetch_related("domains").order_by("slug")
 
 
+def tenant_list_all() -> QuerySet[Tenant]:
+    """Return every tenant, deleted ones included (the platform list filters them: audit and support)."""
+    return Tenant.objects.prefetch_related("domains")
+
+
 def tenant_slug_for_domain(*, domain: str) -> str | None:
     return (Tenant.objects.filter(LIVE, domains__domain=domain)
             .values_list("slug", flat=True).first())

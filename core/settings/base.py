@@ -205,7 +205,7 @@ REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_THROTTLE_CLASSES": ["projects.api.throttles.TenantRateThrottle",
                                  "projects.api.throttles.TenantUserRateThrottle"],
-    "DEFAULT_PAGINATION_CLASS": "projects.api.pagination.IdCursorPagination",
+    "DEFAULT_PAGINATION_CLASS": "core.pagination.IdCursorPagination",
     "PAGE_SIZE": 50,
 }
 # Per-tenant rate limits (DRF throttles on the Redis cache; keys are tenant-scoped).

@@ -14,7 +14,9 @@ from rest_framework.response import Response
 from rest_framework.viewsets import ViewSet
 
 from core.errors import ApiError
+from core.pagination import filtered_page, page_serializer
 from migrations_tooling import runner, selectors, services
+from migrations_tooling.api import filters
 from migrations_tooling.models import MigrationRecord, MigrationRun
 from tenants.api.permissions import IsPlatformAdmin
 
@@ -83,11 +85,12 @@ def _queue(run: MigrationRun) -> None:
 @extend_schema(tags=["platform"])
 class MigrationRunViewSet(ViewSet):
     permission_classes = [IsPlatformAdmin]
+    search_fields = ["requested_by", "error"]
 
-    @extend_schema(responses=RunSerializer(many=True))
+    @extend_schema(parameters=filters.PARAMETERS, responses=page_serializer(RunSerializer))
     def list(self, request: Request) -> Response:
-        runs = MigrationRun.objects.using("default").order_by("-id")[:100]
-        return Response(RunSerializer(runs, many=True).data)
+        return filtered_page(request, self, selectors.run_list(), filters.RunFilter, filters.RunPagination,
+                             RunSerializer)
 
     @extend_schema(request=RunRequestSerializer, responses={202: RunSerializer})
     def create(self, request: Request) -> Response:

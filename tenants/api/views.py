@@ -17,8 +17,10 @@ from rest_framework.views import APIView
 from rest_framework.viewsets import ViewSet
 
 from core.errors import ApiError
+from core.pagination import filtered_page, page_serializer
 from routers import probes
 from tenants import selectors, services
+from tenants.api import filters
 from tenants.api.permissions import IsPlatformAdmin
 from tenants.api.serializers import (
     DomainSerializer,
@@ -27,6 +29,7 @@ from tenants.api.serializers import (
     ServerSerializer,
     TenantCreateSerializer,
     TenantSerializer,
+    TenantUpdateSerializer,
 )
 from tenants.models import DatabaseServer, Tenant
 
@@ -66,9 +69,12 @@ class TenantViewSet(ViewSet):
     lookup_field = "slug"
     lookup_value_regex = "[^/]+"
 
-    @extend_schema(responses=TenantSerializer(many=True))
+    search_fields = filters.SEARCH_FIELDS
+
+    @extend_schema(parameters=filters.PARAMETERS, responses=page_serializer(TenantSerializer))
     def list(self, request: Request) -> Response:
-        return Response(TenantSerializer(selectors.tenant_list(), many=True).data)
+        return filtered_page(request, self, selectors.tenant_list_all(), filters.TenantFilter,
+                             filters.TenantPagination, TenantSerializer)
 
     @extend_schema(request=TenantCreateSerializer,
                    responses={202: TenantSerializer, 400: ErrorSerializer, **QUEUED_ERRORS},
@@ -87,6 +93,17 @@ class TenantViewSet(ViewSet):
         if tenant is None:
             raise ApiError("Tenant not found.", code="not_found", status_code=404)
         return _tenant_response(tenant)
+
+    @extend_schema(request=TenantUpdateSerializer, responses={200: TenantSerializer, 400: ErrorSerializer,
+                                                             404: ErrorSerializer})
+    def partial_update(self, request: Request, slug: str) -> Response:
+        serializer = TenantUpdateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        tenant = selectors.tenant_get(slug=slug, primary=True)
+        if tenant is None:
+            raise ApiError("Tenant not found.", code="not_found", status_code=404)
+        changes = {"name": tenant.name, "plan": tenant.plan, **serializer.validated_data}
+        return _tenant_response(services.tenant_update(slug=slug, **changes))
 
     @extend_schema(request=None, responses={202: TenantSerializer, **QUEUED_ERRORS})
     def destroy(self, request: Request, slug: str) -> Response:
