@@ -17,7 +17,6 @@ from typing import Any, cast
 
 import django_filters
 from django.db.models import QuerySet
-from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
 from rest_framework.filters import SearchFilter
 from rest_framework.pagination import CursorPagination
@@ -26,6 +25,8 @@ from rest_framework.response import Response
 from rest_framework.utils.urls import remove_query_param, replace_query_param
 
 from core import keyset
+
+EXAMPLE_NEXT = "https://acme.example.com/api/tasks/?cursor=eyJ2IjpbNDJdLCJyIjpmYWxzZX0"
 
 
 class IdCursorPagination(CursorPagination):
@@ -51,6 +52,13 @@ class IdCursorPagination(CursorPagination):
         self.has_next, self.has_previous = (True, more) if reverse else (more, values is not None)
         return self.page
 
+    def get_paginated_response_schema(self, schema: Any) -> dict[str, Any]:
+        """Return the page envelope's schema, with a link like ours (not DRF's placeholder) as example."""
+        envelope = cast(dict[str, Any], super().get_paginated_response_schema(schema))
+        envelope["properties"]["next"]["example"] = EXAMPLE_NEXT
+        envelope["properties"]["previous"]["example"] = None
+        return envelope
+
     def get_next_link(self) -> str | None:
         if not self.has_next:
             return None
@@ -68,20 +76,16 @@ class IdCursorPagination(CursorPagination):
         return replace_query_param(str(self.base_url), self.cursor_query_param, cursor)
 
 
-def page_serializer(item: type[serializers.Serializer]) -> type[serializers.Serializer]:
-    """Return a serializer describing one page of `item`s (for the OpenAPI schema)."""
-    fields = {"next": serializers.URLField(allow_null=True), "previous": serializers.URLField(allow_null=True),
-              "results": item(many=True)}
-    return type(f"{item.__name__.removesuffix('Serializer')}Page", (serializers.Serializer,), fields)
-
-
 def filtered_page(request: Request, view: Any, queryset: QuerySet[Any], filterset: type[django_filters.FilterSet],
-                  pagination: type[IdCursorPagination], serializer: Any) -> Response:
-    """Return one page of `queryset` filtered by `filterset` and `view.search_fields`, in the page envelope."""
+                  serializer: Any) -> Response:
+    """Return one page of `queryset` filtered by `filterset` and `view.search_fields`, in the page envelope.
+
+    The view names its `pagination_class` (drf-spectacular documents the envelope from it).
+    """
     filtered = filterset(request.query_params, queryset=queryset, request=request)
     if not filtered.is_valid():
         raise ValidationError(filtered.errors)
     rows = SearchFilter().filter_queryset(request, filtered.qs, view)
-    paginator = pagination()
+    paginator = view.pagination_class()
     page = paginator.paginate_queryset(rows, request, view)
     return paginator.get_paginated_response(serializer(page, many=True).data)

@@ -104,7 +104,7 @@ def run_lines(document: dict[str, Any]) -> list[str]:
     lines += [f"{status:<10} {count:>9}" for status, count in sorted(document["counts"].items())]
     lines += [f"  failed {f['label']} on {f['server']}: {f['error'][:200]}" for f in document["failed"][:50]]
     if document["status"] in ("failed", "refused"):
-        lines.append(f"fix the cause, then: make manage ARGS='migrate_tenants --resume {document['run']}'")
+        lines.append(f"fix the cause, then: .venv/bin/python manage.py migrate_tenants --resume {document['run']}")
     return lines
 
 

@@ -36,6 +36,7 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI and ReDoc served locally: /api/docs/ works offline
     "core",
     "routers",
     "tenants",
@@ -213,6 +214,8 @@ TENANT_THROTTLE_RATES = {
     "tenant": env.str("TENANT_RATE_LIMIT", default="6000/min"),
     "tenant_user": env.str("TENANT_USER_RATE_LIMIT", default="1200/min"),
 }
+# Platform sign-in attempts per client address (429 with Retry-After beyond it).
+PLATFORM_SIGNIN_RATE_LIMIT = env.str("PLATFORM_SIGNIN_RATE_LIMIT", default="30/min")
 SPECTACULAR_SETTINGS = {
     "TITLE": "Tessera API",
     "DESCRIPTION": "Database-per-tenant SaaS backend: platform and tenant APIs.",
@@ -223,6 +226,9 @@ SPECTACULAR_SETTINGS = {
                              "projects.api.schema.tenant_contract"],
     "ENUM_NAME_OVERRIDES": {"TaskStatusEnum": "projects.models.TaskStatus"},
     "SWAGGER_UI_SETTINGS": {"persistAuthorization": True},
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 # --- Logging -------------------------------------------------------------------

@@ -26,5 +26,4 @@ PARAMETERS = [
     OpenApiParameter("status", str, enum=RunStatus.values), OpenApiParameter("requested_by", str),
     OpenApiParameter("created_after", str, description="ISO 8601, inclusive"),
     OpenApiParameter("created_before", str, description="ISO 8601, exclusive"),
-    OpenApiParameter("search", str, description="in requested_by and error"),
-    OpenApiParameter("page_size", int), OpenApiParameter("cursor", str)]
+    OpenApiParameter("search", str, description="in requested_by and error")]

@@ -42,5 +42,4 @@ PARAMETERS = [
     OpenApiParameter("plan", str), OpenApiParameter("server", str),
     OpenApiParameter("created_after", str, description="ISO 8601, inclusive"),
     OpenApiParameter("created_before", str, description="ISO 8601, exclusive"),
-    OpenApiParameter("search", str, description="in slug, name and admin email"),
-    OpenApiParameter("page_size", int), OpenApiParameter("cursor", str)]
+    OpenApiParameter("search", str, description="in slug, name and admin email")]

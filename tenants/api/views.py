@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 from django.contrib.auth import authenticate
@@ -17,8 +16,7 @@ from rest_framework.views import APIView
 from rest_framework.viewsets import ViewSet
 
 from core.errors import ApiError
-from core.pagination import filtered_page, page_serializer
-from routers import probes
+from core.pagination import filtered_page
 from tenants import selectors, services
 from tenants.api import filters
 from tenants.api.permissions import IsPlatformAdmin
@@ -31,6 +29,7 @@ from tenants.api.serializers import (
     TenantSerializer,
     TenantUpdateSerializer,
 )
+from tenants.api.throttles import PlatformSignInThrottle
 from tenants.models import DatabaseServer, Tenant
 
 CONTROL = "default"
@@ -43,8 +42,10 @@ class PlatformTokenView(APIView):
 
     authentication_classes: list[Any] = []
     permission_classes = [AllowAny]
+    throttle_classes = [PlatformSignInThrottle]
 
-    @extend_schema(request=PlatformTokenSerializer, responses={200: {"type": "object"}}, tags=["platform"],
+    @extend_schema(request=PlatformTokenSerializer, tags=["platform"],
+                   responses={200: {"type": "object"}, 401: ErrorSerializer, 429: ErrorSerializer},
                    examples=[OpenApiExample("sign in", value={"username": "admin", "password": "secret"})])
     def post(self, request: Request) -> Response:
         serializer = PlatformTokenSerializer(data=request.data)
@@ -70,11 +71,11 @@ class TenantViewSet(ViewSet):
     lookup_value_regex = "[^/]+"
 
     search_fields = filters.SEARCH_FIELDS
+    pagination_class = filters.TenantPagination
 
-    @extend_schema(parameters=filters.PARAMETERS, responses=page_serializer(TenantSerializer))
+    @extend_schema(parameters=filters.PARAMETERS, responses=TenantSerializer(many=True))
     def list(self, request: Request) -> Response:
-        return filtered_page(request, self, selectors.tenant_list_all(), filters.TenantFilter,
-                             filters.TenantPagination, TenantSerializer)
+        return filtered_page(request, self, selectors.tenant_list_all(), filters.TenantFilter, TenantSerializer)
 
     @extend_schema(request=TenantCreateSerializer,
                    responses={202: TenantSerializer, 400: ErrorSerializer, **QUEUED_ERRORS},
@@ -109,12 +110,12 @@ class TenantViewSet(ViewSet):
     def destroy(self, request: Request, slug: str) -> Response:
         return _tenant_response(services.tenant_delete(slug=slug), status.HTTP_202_ACCEPTED)
 
-    @extend_schema(request=None, responses=TenantSerializer)
+    @extend_schema(request=None, responses={200: TenantSerializer, 409: ErrorSerializer})
     @action(detail=True, methods=["post"])
     def suspend(self, request: Request, slug: str) -> Response:
         return _tenant_response(services.tenant_suspend(slug=slug))
 
-    @extend_schema(request=None, responses=TenantSerializer)
+    @extend_schema(request=None, responses={200: TenantSerializer, 409: ErrorSerializer})
     @action(detail=True, methods=["post"])
     def resume(self, request: Request, slug: str) -> Response:
         return _tenant_response(services.tenant_resume(slug=slug))
@@ -124,7 +125,7 @@ class TenantViewSet(ViewSet):
     def retry(self, request: Request, slug: str) -> Response:
         return _tenant_response(services.tenant_retry(slug=slug), status.HTTP_202_ACCEPTED)
 
-    @extend_schema(request=DomainSerializer, responses={201: TenantSerializer})
+    @extend_schema(request=DomainSerializer, responses={201: TenantSerializer, 409: ErrorSerializer})
     @action(detail=True, methods=["post"])
     def domains(self, request: Request, slug: str) -> Response:
         serializer = DomainSerializer(data=request.data)
@@ -150,14 +151,8 @@ class ServerListView(APIView):
         rows = []
         for server in DatabaseServer.objects.using(CONTROL).order_by("name"):
             server.tenant_count = loads.get(server.name, 0)  # type: ignore[attr-defined]
-            server.replica_lag_seconds = [  # type: ignore[attr-defined]
-                _lag(server.name, i) for i in range(server.replicas)]
+            server.replica_lag_seconds = selectors.replica_lags(  # type: ignore[attr-defined]
+                server=server.name, replicas=server.replicas)
             rows.append(server)
         return Response(ServerSerializer(rows, many=True).data)
 
-
-def _lag(server: str, index: int) -> float | None:
-    status_ = probes.probe(server, index)
-    if status_ is None or not math.isfinite(status_.lag_seconds):
-        return None  # unknown: failed, or cut off from its primary (readyz says which)
-    return round(status_.lag_seconds, 3)
