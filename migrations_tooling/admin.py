@@ -12,6 +12,8 @@ from migrations_tooling import selectors
 from migrations_tooling.models import MigrationRecord, MigrationRun
 
 CONTROL = "default"
+RECORD_FIELDS: Any = ["database_label", "server", "database", "status", "pending", "applied", "attempts", "duration_ms",
+                 "error", "updated_at"]
 
 
 class ReadOnly:
@@ -29,9 +31,8 @@ class ReadOnly:
 
 class RecordInline(ReadOnly, admin.TabularInline):
     model = MigrationRecord
-    fields = ["database_label", "server", "database", "status", "pending", "applied", "attempts", "duration_ms",
-              "error", "updated_at"]
-    readonly_fields = fields
+    fields = RECORD_FIELDS
+    readonly_fields = RECORD_FIELDS
     extra = 0
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[MigrationRecord]:

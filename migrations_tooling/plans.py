@@ -110,7 +110,9 @@ class FleetExecutor(MigrationExecutor):
     def offline(cls, applied: Iterable[tuple[str, str]]) -> FleetExecutor:
         """Return an executor that plans from `applied` without a connection (it cannot migrate)."""
         executor = cls.__new__(cls)
-        executor.connection = executor.recorder = executor.progress_callback = None
+        executor.connection = None  # type: ignore[assignment]
+        executor.recorder = None  # type: ignore[assignment]
+        executor.progress_callback = None
         executor.loader = copy.copy(project_loader())
         executor.loader.applied_migrations = dict.fromkeys(applied)  # type: ignore[assignment]
         return executor

@@ -44,7 +44,7 @@ def tenant_slug_for_domain(*, domain: str) -> str | None:
 def server_loads() -> dict[str, int]:
     """Return live tenant counts per configured server."""
     rows = servers_with_counts().filter(configured=True)
-    return {row.name: row.live for row in rows}
+    return {row.name: row.live for row in rows}  # type: ignore[attr-defined]  # annotated
 
 
 def servers_with_counts() -> QuerySet[DatabaseServer]:

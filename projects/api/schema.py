@@ -78,7 +78,7 @@ SIGN_IN_SUFFIX = "/auth/token/"
 
 def _response(status: str) -> dict[str, Any]:
     description, codes = ERRORS[status]
-    examples = {code: {"value": {"code": code, "detail": "..."}} for code in codes}
+    examples: dict[str, dict[str, Any]] = {code: {"value": {"code": code, "detail": "..."}} for code in codes}
     if "validation_error" in examples:
         examples["validation_error"] = {"value": VALIDATION_EXAMPLE}
     return {"description": description, "content": {"application/json": {"schema": ERROR_REF, "examples": examples}}}

@@ -34,6 +34,11 @@ def test_the_docs_pages_load_only_local_static_assets(control_db: None, page: st
         assert finders.find(asset.removeprefix("/static/")), asset  # shipped by drf-spectacular-sidecar
 
 
+def test_redoc_may_not_fetch_anything_from_another_site(control_db: None) -> None:
+    html = Client().get("/api/redoc/").content.decode()
+    assert "Content-Security-Policy" in html and "default-src 'self'" in html and "img-src 'self' data:" in html
+
+
 def test_token_endpoints_declare_401_and_429(schema: dict[str, Any]) -> None:
     for path in ("/api/auth/token/", "/api/platform/auth/token/"):
         assert {"401", "429"} <= set(schema["paths"][path]["post"]["responses"]), path
