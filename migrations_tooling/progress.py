@@ -10,7 +10,6 @@ import sys
 from typing import Any, TextIO
 
 from rich.console import Console
-from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from migrations_tooling.control import CONTROL
@@ -20,7 +19,8 @@ class ProgressBar:
     """Consume runner events and show them on `out` (a terminal or a log)."""
 
     def __init__(self, out: TextIO | None = None) -> None:
-        self.console = Console(file=out or sys.stderr, highlight=False, soft_wrap=False)
+        # Labels are data: no markup, no emoji codes ("template:b:" is not an emoji), no highlighting.
+        self.console = Console(file=out or sys.stderr, highlight=False, soft_wrap=False, markup=False, emoji=False)
         self.live = self.console.is_terminal
         self.total = self.done = self.failed = 0
         self._decile = -1
@@ -33,7 +33,7 @@ class ProgressBar:
             handler(event)
 
     def _print(self, text: str) -> None:
-        (self._bar.console if self._bar else self.console).print(escape(text))
+        (self._bar.console if self._bar else self.console).print(text)
 
     def _on_mismatch(self, event: dict[str, Any]) -> None:
         if event["unknown"]:
