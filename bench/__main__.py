@@ -27,6 +27,7 @@ BENCHMARKS: dict[str, list[str]] = {
     "http_overhead": ["--quick"],
     "provisioning": ["--tenants", "3"],
     "fleet": ["--quick"],
+    "fleet_rollback": ["--quick"],
     "connections": ["--quick"],
     "replicas": ["--quick"],
 }

@@ -49,6 +49,20 @@ class FleetPlan:
         rebuild = [s.target.label for s in states if s.target.kind == TEMPLATE and (s.rebuild or s.unknown)]
         return Mismatch(unknown, rebuild)
 
+    def mismatch_notes(self) -> list[dict[str, object]]:
+        """Return the mismatches as non-blocking findings for the run's ledger (`MigrationRun.lint`)."""
+        states = [self.control_state] if self.control_state else []
+        notes: list[dict[str, object]] = []
+        for state in [*states, *self.states]:
+            label = state.target.label
+            if state.target.kind == TEMPLATE and (state.rebuild or state.unknown):
+                notes.append({"migration": "", "code": "TEMPLATE_REBUILD", "blocking": False, "database": label,
+                              "message": f"{label} is rebuilt from scratch (missing or holding unknown migrations)"})
+            elif state.unknown:
+                notes.append({"migration": ", ".join(state.unknown), "code": "UNKNOWN_MIGRATIONS", "blocking": False,
+                              "database": label, "message": f"{label} holds migrations this code does not know"})
+        return notes
+
     def plans(self) -> list[Plan]:
         """Return every distinct plan of the run (the control plane's first)."""
         return [self.control, *self.book.plans()]

@@ -154,7 +154,7 @@ def _execute(run: MigrationRun, options: RunOptions, notify: Progress) -> tuple[
     # A run to a target migration goes through Django's executor, which writes the SQL as it runs: there
     # is none to lint beforehand (--plan --sql shows it).
     findings = [] if options.target else linting.lint(fleet.plans())
-    MigrationRun.objects.filter(pk=run.pk).update(lint=[f.as_dict() for f in findings])
+    MigrationRun.objects.filter(pk=run.pk).update(lint=[f.as_dict() for f in findings] + fleet.mismatch_notes())
     blocking = [f for f in findings if f.blocking]
     if blocking and not options.allow_unsafe:
         names = ", ".join(sorted({f"{f.migration} ({f.code})" for f in blocking}))

@@ -89,6 +89,8 @@ def test_a_run_refuses_databases_ahead_of_the_code_unless_allowed(fleet: list[st
         assert exit_code("--parallel", "2") == ExitCode.DRIFT
         refused = MigrationRun.objects.order_by("-id").first()
         assert refused is not None and refused.status == "refused" and "p-fleet-3" in refused.error
+        assert {"code": "UNKNOWN_MIGRATIONS", "database": "p-fleet-3", "migration": "fleetapp.0099_future",
+                "blocking": False, "message": "p-fleet-3 holds migrations this code does not know"} in refused.lint
         assert not any(has_color(slug) for slug in fleet) and not control_has("0002_widget_color")
         assert exit_code("--resume", str(refused.pk), "--allow-unknown-migrations") == 0
         assert all(has_color(slug) for slug in fleet)
