@@ -148,3 +148,11 @@ def test_verbosity_0_prints_nothing_and_json_prints_the_run(fleet: list[str], ca
         call_command("migrate_tenants", "--format", "json", "--tenants", "p-fleet-1")
     document = json.loads(capsys.readouterr().out)  # type: ignore[attr-defined]
     assert document["status"] == "done" and document["counts"]["done"] >= 1
+
+
+@pytest.mark.parametrize("args", [("nosuchapp", "0001"), ("fleetapp", "0099"), ("fleetapp",),
+                                  ("--resume", "1", "--tenants", "p-fleet-0")])
+def test_a_bad_target_or_conflicting_options_are_usage_errors(fleet: list[str], args: tuple[str, ...]) -> None:
+    runs = MigrationRun.objects.count()
+    assert exit_code(*args, "-v", "0") == ExitCode.USAGE
+    assert MigrationRun.objects.count() == runs

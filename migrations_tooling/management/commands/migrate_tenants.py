@@ -13,6 +13,7 @@ from typing import Any, TextIO, cast
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db.migrations.exceptions import AmbiguityError
 
 from migrations_tooling import reporting, runner, selectors, services
 from migrations_tooling.exitcodes import ExitCode
@@ -161,6 +162,6 @@ def _target(app_label: str | None, name: str | None) -> list[str]:
         return [app_label, name]
     try:
         migration = loader.get_migration_by_prefix(app_label, name)
-    except (KeyError, Exception) as exc:
+    except (AmbiguityError, KeyError) as exc:
         raise CommandError(f"no single migration {app_label}.{name}: {exc}", returncode=ExitCode.USAGE) from exc
     return [app_label, migration.name]
