@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from migrations_tooling.control import CONTROL
+from migrations_tooling.plans import UNAPPLIED
 
 
 class ProgressBar:
@@ -42,8 +43,11 @@ class ProgressBar:
             self._print(f"{label}: rebuilt from scratch (missing or holding unknown migrations)")
 
     def _on_control(self, event: dict[str, Any]) -> None:
-        if event["applied"]:
-            self._print(f"control plane: applied {len(event['applied'])} migration(s)")
+        unapplied = sum(key.endswith(UNAPPLIED) for key in event["applied"])
+        if applied := len(event["applied"]) - unapplied:
+            self._print(f"control plane: applied {applied} migration(s)")
+        if unapplied:
+            self._print(f"control plane: unapplied {unapplied} migration(s)")
 
     def _on_start(self, event: dict[str, Any]) -> None:
         self.total = event["total"]

@@ -35,6 +35,12 @@ def test_a_log_gets_a_line_per_tenth_and_one_final_line() -> None:
     assert "\r" not in text and "\x1b" not in text  # plain lines for CI logs
 
 
+def test_a_rollback_says_the_control_plane_unapplied() -> None:
+    out = io.StringIO()
+    ProgressBar(out)({"event": "control", "applied": ["fleetapp.0002_widget_color (unapplied)"]})
+    assert out.getvalue() == "control plane: unapplied 1 migration(s)\n"
+
+
 def test_a_terminal_gets_a_live_bar_that_ends_at_the_total_once() -> None:
     out = Terminal()
     feed(ProgressBar(out), tenants=44, templates=2)
