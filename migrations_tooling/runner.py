@@ -74,12 +74,17 @@ class UnknownTenants(ApiError):
     code = "unknown_tenants"
 
 
+def _tenants() -> Any:
+    """Return the migratable tenants, read on the control primary: a lagging replica would miss new ones."""
+    return Tenant.objects.using("default").filter(status__in=MIGRATABLE)
+
+
 def check_selection(options: RunOptions) -> None:
     """Raise UnknownTenants when a slug in `tenants` or `exclude` names no migratable tenant."""
     named = set(options.tenants) | set(options.exclude)
     if not named:
         return
-    known = set(Tenant.objects.filter(slug__in=named, status__in=MIGRATABLE).values_list("slug", flat=True))
+    known = set(_tenants().filter(slug__in=named).values_list("slug", flat=True))
     if missing := sorted(named - known):
         raise UnknownTenants(f"Unknown or not migratable tenant(s): {', '.join(missing)}.")
 
@@ -94,7 +99,7 @@ def fleet_targets(options: RunOptions) -> list[Target]:
 
 
 def select_targets(options: RunOptions) -> list[Target]:
-    tenants = Tenant.objects.filter(status__in=MIGRATABLE).order_by("slug")
+    tenants = _tenants().order_by("slug")
     if options.tenants:
         tenants = tenants.filter(slug__in=options.tenants)
     if options.exclude:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.urls import reverse
 from drf_spectacular.utils import extend_schema
 from rest_framework.permissions import AllowAny
@@ -22,9 +20,11 @@ ENDPOINTS = {
 
 
 class PlatformRootView(APIView):
-    """List the platform API's endpoints (links only: each endpoint checks its own permissions)."""
+    """List the platform API's endpoints (links only: each endpoint checks its own permissions).
 
-    authentication_classes: list[Any] = []
+    Anyone may read it; a token, when sent, must still be valid (401 otherwise).
+    """
+
     permission_classes = [AllowAny]
 
     @extend_schema(tags=["platform"], responses={200: {"type": "object", "additionalProperties": {"type": "string"}}})

@@ -79,6 +79,8 @@ def test_the_platform_root_lists_endpoints_that_answer(control_db: None) -> None
     assert {"tenants", "servers", "migration_runs", "token", "docs"} <= set(links)
     for name in ("tenants", "migration_runs", "docs"):
         assert client.get(links[name]).status_code == 200, name
+    assert Client().get("/api/platform/").status_code == 200  # links only: no token needed
+    assert Client(HTTP_AUTHORIZATION="Token nope").get("/api/platform/").status_code == 401
 
 
 @override_settings(PLATFORM_SIGNIN_RATE_LIMIT="2/min")

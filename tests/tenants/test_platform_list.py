@@ -99,11 +99,12 @@ def test_list_query_counts_do_not_grow_with_the_rows(admin_api: Api, tenants: li
 
 def test_runs_are_a_filtered_page_with_counts_in_constant_queries(admin_api: Api) -> None:
     for status in ("done", "failed", "done"):
-        run = MigrationRun.objects.create(status=status, requested_by="cli")
+        run = MigrationRun.objects.create(status=status, requested_by="p-list-test")
         MigrationRecord.objects.create(run=run, database_label="control", server="a", database="c", status="done")
-    body = admin_api.get("/api/platform/migration-runs/?status=done").json()
+    body = admin_api.get("/api/platform/migration-runs/?status=done&requested_by=p-list-test").json()
     assert set(body) == {"next", "previous", "results"} and len(body["results"]) == 2
     assert body["results"][0]["counts"] == {"done": 1}
+    assert len(admin_api.get("/api/platform/migration-runs/?search=p-list&page_size=1").json()["results"]) == 1
     few = _queries(admin_api, "/api/platform/migration-runs/")
     MigrationRun.objects.create(status="done")
     assert _queries(admin_api, "/api/platform/migration-runs/") == few <= 4
