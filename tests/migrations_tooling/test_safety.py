@@ -122,7 +122,7 @@ def test_retries_are_bounded_and_the_ledger_says_why(fleet: list[str]) -> None:
 def kill_mid_run(run_id: int, slug: str) -> Callable[[], None]:
     """Start `run_id` in another process, blocked on `slug`; return a function that SIGKILLs it."""
     blocker = connect(slug)
-    blocker.cursor().execute("SELECT pg_advisory_lock(%s)", [DATABASE_LOCK])  # the database is "busy"
+    blocker.cursor().execute("SELECT pg_advisory_lock(%s, %s)", DATABASE_LOCK)  # the database is "busy"
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "core.settings.test", "MIGRATE_LOCK_RETRIES": "10000"}
     proc = subprocess.Popen(
         [sys.executable, "-c", "import sys, django; django.setup(); from migrations_tooling import runner; "

@@ -76,7 +76,7 @@ def test_a_long_step_keeps_its_heartbeat_fresh(servers: None) -> None:
     dbops.drop_database("b", settings.TENANT_TEMPLATE_DB)
     with dbops.server_connection("b") as holder, holder.cursor() as cursor, \
             override_settings(PROVISIONING_STALL_SECONDS=1):  # beat every 0.25 s
-        cursor.execute("SELECT pg_advisory_lock(%s)", [templates.LOCK_KEY])
+        cursor.execute("SELECT pg_advisory_lock(%s, %s)", templates.LOCK_KEY)
         runner = Background(lambda: provisioning.job_run(job_id=job.pk))
         runner.start()
         try:
@@ -90,7 +90,7 @@ def test_a_long_step_keeps_its_heartbeat_fresh(servers: None) -> None:
             assert len(beats) >= 4
             assert services.provisioning_watchdog(sweep=False) == IDLE
         finally:
-            cursor.execute("SELECT pg_advisory_unlock(%s)", [templates.LOCK_KEY])
+            cursor.execute("SELECT pg_advisory_unlock(%s, %s)", templates.LOCK_KEY)
             runner.join(120)
     assert runner.result == JobStatus.DONE
     assert Tenant.objects.get(pk=tenant.pk).status == "active" and templates.is_current("b")
