@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.decorators import action
@@ -17,6 +16,7 @@ from core.errors import ApiError
 from migrations_tooling import runner, selectors, services
 from migrations_tooling.models import MigrationRecord, MigrationRun
 from tenants.api.permissions import IsPlatformAdmin
+from tenants.api.serializers import ErrorSerializer
 
 
 def _default_parallel() -> int:
@@ -74,12 +74,6 @@ class RunSerializer(serializers.ModelSerializer):
         return selectors.run_counts(run)
 
 
-def _queue(run: MigrationRun) -> None:
-    from migrations_tooling.tasks import execute_run
-
-    transaction.on_commit(lambda: execute_run.delay(run.pk), using="default")
-
-
 @extend_schema(tags=["platform"])
 class MigrationRunViewSet(ViewSet):
     permission_classes = [IsPlatformAdmin]
@@ -89,13 +83,12 @@ class MigrationRunViewSet(ViewSet):
         runs = MigrationRun.objects.using("default").order_by("-id")[:100]
         return Response(RunSerializer(runs, many=True).data)
 
-    @extend_schema(request=RunRequestSerializer, responses={202: RunSerializer})
+    @extend_schema(request=RunRequestSerializer, responses={202: RunSerializer, 503: ErrorSerializer})
     def create(self, request: Request) -> Response:
         data = RunRequestSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         run = services.migration_run_start(options=runner.RunOptions(**data.validated_data),
-                                           requested_by=request.user.get_username())
-        _queue(run)
+                                           requested_by=request.user.get_username(), enqueue=True)
         return Response(RunSerializer(run).data, status=status.HTTP_202_ACCEPTED)
 
     @extend_schema(responses=RunSerializer)
@@ -105,14 +98,13 @@ class MigrationRunViewSet(ViewSet):
         body["records"] = RecordSerializer(run.records.order_by("id"), many=True).data
         return Response(body)
 
-    @extend_schema(request=ResumeRequestSerializer, responses={202: RunSerializer})
+    @extend_schema(request=ResumeRequestSerializer, responses={202: RunSerializer, 503: ErrorSerializer})
     @action(detail=True, methods=["post"])
     def resume(self, request: Request, pk: str) -> Response:
         data = ResumeRequestSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         run = services.migration_run_resume(run=self._run(pk), overrides=dict(data.validated_data),
-                                            requested_by=request.user.get_username())
-        _queue(run)
+                                            requested_by=request.user.get_username(), enqueue=True)
         return Response(RunSerializer(run).data, status=status.HTTP_202_ACCEPTED)
 
     @extend_schema(responses=DriftSerializer)
