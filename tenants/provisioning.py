@@ -27,6 +27,7 @@ from django.utils import timezone
 
 from core.locks import LockPurpose, lock_key
 from routers import registry, tenant_context
+from routers.cache import tenant_keys_purge
 from tenants import dbops, resolution, selectors
 from tenants.heartbeat import Heartbeat
 from tenants.models import JobKind, JobStatus, ProvisioningJob, Tenant, TenantStatus
@@ -152,6 +153,9 @@ def step_drop_database(tenant: Tenant, job: ProvisioningJob) -> None:
 
 
 def step_mark_deleted(tenant: Tenant, job: ProvisioningJob) -> None:
+    """Mark the tenant deleted, free its domains and purge its cache keys."""
+    tenant_keys_purge(selectors.tenant_spec(tenant))
+    registry.unregister(tenant.slug)
     with transaction.atomic(using=CONTROL):
         tenant.domains.all().delete()
         Tenant.objects.filter(pk=tenant.pk).update(

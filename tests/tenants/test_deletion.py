@@ -115,3 +115,28 @@ def test_production_code_drops_databases_only_after_proving_the_owner_mark() -> 
         for path in (ROOT / package).rglob("*.py"):
             if path.name != "dbops.py":
                 assert not unchecked_drop.search(path.read_text()), path
+
+
+def _stats_after_two_tasks(platform: Api, slug: str, status: str) -> dict[str, object]:
+    token = platform.tenant_token(slug, f"owner@{slug}.test", "owner-pass-1")
+    project = platform.post("/api/projects/", {"name": "Main", "key": "MAIN"}, tenant=slug, token=token).json()
+    for title in ("one", "two"):
+        made = platform.post("/api/tasks/", {"project": project["id"], "title": title, "status": status},
+                             tenant=slug, token=token)
+        assert made.status_code == 201, made.content
+    stats = platform.get(f"/api/projects/{project['id']}/stats/", tenant=slug, token=token)
+    assert stats.status_code == 200, stats.content
+    return dict(stats.json())
+
+
+def test_stats_cached_for_a_deleted_tenant_are_not_served_to_its_successor(platform: Api) -> None:
+    old = provision("p-cached")
+    first = _stats_after_two_tasks(platform, "p-cached", "done")
+    assert first["by_status"] == {"done": 2}
+    assert platform.delete("/api/platform/tenants/p-cached/").status_code == 202
+    platform.wait_status("p-cached", {"gone"})
+
+    assert platform.post("/api/platform/tenants/", new_tenant("p-cached", server=old.server_id)).status_code == 202
+    assert platform.wait_status("p-cached", {"active", "failed"})["status"] == "active"
+    second = _stats_after_two_tasks(platform, "p-cached", "todo")  # same project id, same stats version
+    assert second["by_status"] == {"todo": 2} and second["cached"] is False, second
