@@ -82,7 +82,7 @@ def celery_worker_process(django_db_setup: None) -> Iterator[subprocess.Popen[by
     log.close()
 
 
-def _wait_for_worker(app: object, proc: subprocess.Popen[bytes], timeout: float = 30) -> None:
+def _wait_for_worker(app: object, proc: subprocess.Popen[bytes], timeout: float = 120) -> None:
     deadline = time.monotonic() + timeout
     name = f"tessera-test-{os.getpid()}@"
     while time.monotonic() < deadline:
@@ -91,7 +91,7 @@ def _wait_for_worker(app: object, proc: subprocess.Popen[bytes], timeout: float 
         replies = app.control.ping(timeout=0.5) or []  # type: ignore[attr-defined]
         if any(next(iter(reply)).startswith(name) for reply in replies):
             return
-    raise RuntimeError("the Celery worker did not answer within 30s")
+    raise RuntimeError(f"the Celery worker did not answer within {timeout}s")
 
 
 # --- Tenant databases ------------------------------------------------------------

@@ -17,6 +17,7 @@ from infra.local import config as infra_config
 from infra.local import postgres as infra_pg
 from projects.models import Project
 from routers import TenantSpec, consistency, replicas, tenant_context
+from tests.conftest import wait_for
 from tests.routers import urls_ryw
 from tests.routers.helpers import (
     replay_paused,
@@ -140,9 +141,11 @@ def test_stopping_the_replica_under_load_causes_no_errors(tenants: dict[str, Ten
     worker = threading.Thread(target=load)
     worker.start()
     try:
-        time.sleep(0.3)
+        wait_for(lambda: "tenant:alpha:replica" in served_by, 60, "a read served by the replica")
         infra_pg.stop(infra_config.PG_A_REPLICA)
-        time.sleep(0.5)
+        stopped_at = len(statuses)
+        wait_for(lambda: len(statuses) >= stopped_at + 5 and "tenant:alpha" in served_by, 60,
+                 "reads served by the primary once the replica is down")
     finally:
         stop.set()
         worker.join()

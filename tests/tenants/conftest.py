@@ -47,7 +47,7 @@ class Api:
     def delete(self, path: str, *, tenant: str | None = None, token: str | None = None) -> Any:
         return self.client.delete(path, **self._headers(tenant, token))
 
-    def wait_status(self, slug: str, wanted: set[str], timeout: float = 20.0) -> dict[str, Any]:
+    def wait_status(self, slug: str, wanted: set[str], timeout: float = 120.0) -> dict[str, Any]:
         deadline = time.monotonic() + timeout
         body: dict[str, Any] = {}
         while time.monotonic() < deadline:
