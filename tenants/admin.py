@@ -63,7 +63,7 @@ class DomainInline(PrimaryReads, admin.TabularInline):
     extra = 0
 
 
-def _bulk(action: Any, verb: str) -> Any:
+def _bulk(action: Any, verb: str, permission: str) -> Any:
     def run(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet[Tenant]) -> None:
         done = 0
         for tenant in queryset:
@@ -75,6 +75,7 @@ def _bulk(action: Any, verb: str) -> Any:
         modeladmin.message_user(request, f"{verb} {done} tenant(s).")
     run.__name__ = f"{verb.lower()}_tenants"
     run.short_description = f"{verb} selected tenants"  # type: ignore[attr-defined]
+    run.allowed_permissions = (permission,)  # type: ignore[attr-defined]  # the API's permission, not just staff
     return run
 
 
@@ -86,8 +87,14 @@ class TenantAdmin(PrimaryReads, admin.ModelAdmin):
     readonly_fields = ["slug", "status", "server", "database", "admin_email", "error", "created_at",
                        "updated_at", "activated_at", "deleted_at"]
     inlines = [DomainInline]
-    actions = [_bulk(services.tenant_suspend, "Suspended"), _bulk(services.tenant_resume, "Resumed"),
-               _bulk(services.tenant_retry, "Retried")]
+    actions = [_bulk(services.tenant_suspend, "Suspended", "suspend"),
+               _bulk(services.tenant_resume, "Resumed", "resume"), _bulk(services.tenant_retry, "Retried", "change")]
+
+    def has_suspend_permission(self, request: HttpRequest) -> bool:
+        return bool(request.user.has_perm("tenants.suspend_tenant"))
+
+    def has_resume_permission(self, request: HttpRequest) -> bool:
+        return bool(request.user.has_perm("tenants.resume_tenant"))
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # tenants are created through provisioning (API or create_tenant)

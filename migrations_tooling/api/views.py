@@ -77,6 +77,11 @@ class RunSerializer(serializers.ModelSerializer):
 @extend_schema(tags=["platform"])
 class MigrationRunViewSet(ViewSet):
     permission_classes = [IsPlatformAdmin]
+    required_permissions = {
+        "list": "migrations_tooling.view_migrationrun", "retrieve": "migrations_tooling.view_migrationrun",
+        "drift": "migrations_tooling.view_migrationrun", "create": "migrations_tooling.add_migrationrun",
+        "resume": "migrations_tooling.change_migrationrun",
+    }
 
     @extend_schema(responses=RunSerializer(many=True))
     def list(self, request: Request) -> Response:

@@ -73,7 +73,7 @@ def servers(control_db: None) -> None:
 @pytest.fixture
 def platform(control_db: None, celery_worker_process: object) -> Api:
     services.servers_sync()  # fixture-free: other packages import only this fixture
-    admin = User.objects.create_user("platform-admin", password="platform-pw", is_staff=True)
+    admin = User.objects.create_user("platform-admin", password="platform-pw", is_staff=True, is_superuser=True)
     token = Token.objects.create(user=admin)
     return Api(Client(), token.key)
 
