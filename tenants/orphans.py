@@ -58,10 +58,10 @@ def _sweep_server(server: str, *, dry_run: bool) -> list[Orphan]:
     with transaction.atomic(using=CONTROL):
         list(DatabaseServer.objects.select_for_update().filter(name=server).values_list("pk", flat=True))
         found = dbops.database_comments(server, settings.TENANT_DB_NAME_PREFIX)
-        marks = {name: comment for name, comment in found.items() if marked_tenant_id(comment) is not None}
+        owners = {name: owner for name, comment in found.items() if (owner := marked_tenant_id(comment)) is not None}
+        marks = {name: found[name] for name in owners}
         if not marks:
             return []
-        owners = {name: marked_tenant_id(comment) for name, comment in marks.items()}
         # The dying owners' rows are locked: a `retry` (failed -> provisioning) waits for the sweep.
         dead = dict(Tenant.objects.select_for_update().filter(pk__in=owners.values())
                     .exclude(status__in=LIVE).values_list("pk", "slug"))

@@ -39,7 +39,7 @@ DATABASE_STEPS = ("create_database", "admin_user")
 OWNER_MARK = "tessera-tenant:"
 LIVE = (TenantStatus.PROVISIONING, TenantStatus.ACTIVE, TenantStatus.SUSPENDED)
 # The statuses a failing job may move its tenant from (a deleted tenant stays deleted).
-FAILABLE = {JobKind.PROVISION: (TenantStatus.PROVISIONING, TenantStatus.FAILED),
+FAILABLE: dict[str, tuple[TenantStatus, ...]] = {JobKind.PROVISION: (TenantStatus.PROVISIONING, TenantStatus.FAILED),
             JobKind.DELETE: (TenantStatus.DELETING,)}
 
 

@@ -178,8 +178,15 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=300)}
 CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_QUEUE", default="tessera")
+# Exports: queued or running without progress for EXPORT_STALL_SECONDS -> queued again, at most
+# EXPORT_MAX_ATTEMPTS times, then failed; the watchdog visits every active tenant each EXPORT_WATCHDOG_SECONDS.
+EXPORT_STALL_SECONDS = env.int("EXPORT_STALL_SECONDS", default=120)
+EXPORT_MAX_ATTEMPTS = env.int("EXPORT_MAX_ATTEMPTS", default=3)
+EXPORT_WATCHDOG_SECONDS = env.float("EXPORT_WATCHDOG_SECONDS", default=60.0)
 CELERY_BEAT_SCHEDULE = {
     "provisioning-watchdog": {"task": "tenants.provisioning_watchdog", "schedule": 15.0},
+    "export-watchdog": {"task": "tenants.tenant_fanout", "schedule": EXPORT_WATCHDOG_SECONDS,
+                        "args": ["projects.export_watchdog"]},
 }
 
 # --- Auth, i18n, static --------------------------------------------------------

@@ -113,7 +113,9 @@ def test_a_worker_killed_mid_provisioning_never_leaves_the_tenant_stuck(platform
     queue = settings.CELERY_TASK_DEFAULT_QUEUE
     session_worker = next(name for reply in app.control.ping(timeout=10) for name in reply
                           if name.startswith("tessera-test-"))
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "core.settings.test", "PROVISIONING_STEP_PAUSE_SECONDS": "120"}
+    # A pause after each step, long enough that the poll below sees `create_database` done and kills
+    # the worker before `admin_user`, however loaded the machine.
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "core.settings.test", "PROVISIONING_STEP_PAUSE_SECONDS": "15"}
     doomed = subprocess.Popen(worker_command("doomed"), cwd=ROOT, env=env, start_new_session=True,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     app.control.cancel_consumer(queue, destination=[session_worker], reply=True)
