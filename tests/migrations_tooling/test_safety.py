@@ -153,7 +153,7 @@ def kill_mid_run(run_id: int, slug: str) -> Callable[[], None]:
         [sys.executable, "-c", "import sys, django; django.setup(); from migrations_tooling import runner; "
                                "runner.execute(int(sys.argv[1]))", str(run_id)],
         cwd=ROOT, env=env, start_new_session=True)
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 120
     while not MigrationRecord.objects.filter(run_id=run_id, database_label=slug, status="running").exists():
         assert time.monotonic() < deadline and proc.poll() is None, "the run never reached the database"
         time.sleep(0.05)
@@ -162,7 +162,7 @@ def kill_mid_run(run_id: int, slug: str) -> Callable[[], None]:
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait()
         blocker.close()
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + 60
         while run_lock_held():  # the server notices the dead process's connection
             assert time.monotonic() < deadline
             time.sleep(0.05)

@@ -106,7 +106,7 @@ def test_a_write_request_validates_against_the_primary_not_a_lagging_replica(
         assert again.status_code == 409 and again.json()["read_from"] == "tenant:alpha"
 
 
-def _wait_until_the_replica_serves(spec: TenantSpec, timeout: float = 10.0) -> None:
+def _wait_until_the_replica_serves(spec: TenantSpec, timeout: float = 60.0) -> None:
     deadline = time.monotonic() + timeout
     while True:
         with consistency.read_scope(), tenant_context(spec):
@@ -157,7 +157,7 @@ def test_stopping_the_replica_under_load_causes_no_errors(tenants: dict[str, Ten
     assert any(v["failed_until"] > 0 for v in replicas.snapshot().values())
     wait_replica_caught_up(reset=False)
     # No manual reset: the breaker lets the replica back in after REPLICA_RETRY_SECONDS.
-    deadline = time.monotonic() + settings.REPLICA_RETRY_SECONDS + 5
+    deadline = time.monotonic() + settings.REPLICA_RETRY_SECONDS + 60
     with consistency.read_scope(), tenant_context(tenants["alpha"]):
         while Project.objects.all().db != "tenant:alpha:replica":
             assert time.monotonic() < deadline, replicas.snapshot()

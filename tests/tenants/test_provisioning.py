@@ -127,6 +127,9 @@ def test_a_worker_killed_mid_provisioning_never_leaves_the_tenant_stuck(platform
         os.killpg(doomed.pid, signal.SIGKILL)  # mid-provisioning: the database exists, no admin yet
         doomed.wait(10)
     finally:
+        if doomed.poll() is None:  # the test failed before the kill: never leave it consuming the queue
+            os.killpg(doomed.pid, signal.SIGKILL)
+            doomed.wait(10)
         app.control.add_consumer(queue, destination=[session_worker], reply=True)
     assert ProvisioningJob.objects.get(pk=job.pk).status == JobStatus.RUNNING
     time.sleep(1.2)
