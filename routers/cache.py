@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 
-from routers.context import current_tenant_or_none, tenant_context
+from routers.context import current_tenant_or_none
 from routers.spec import TenantSpec
 
 logger = logging.getLogger("tessera.cache")
@@ -23,12 +23,23 @@ def make_key(key: str, key_prefix: str, version: int | str) -> str:
     return f"{key_prefix}:{version}:{scope}:{key}"
 
 
-def tenant_keys_purge(spec: TenantSpec) -> None:
-    """Delete every cache key of the tenant incarnation `spec` (best effort: its keys are unreachable anyway)."""
-    from django.core.cache import cache
+def tenant_key_pattern(spec: TenantSpec, key_prefix: str = "", *, every_incarnation: bool = False) -> str:
+    """Return a glob matching every key (any version) of the incarnation `spec`, or of every incarnation of its slug."""
+    ident = "*" if every_incarnation else str(spec.tenant_id or 0)
+    prefix = "".join(f"[{c}]" if c in "*?[]\\" else c for c in key_prefix)
+    return f"{prefix}:*:t:{ident}:{spec.slug}:*"  # a slug holds no glob characters (TenantSpec checks it)
 
+
+def tenant_keys_purge(spec: TenantSpec, *, every_incarnation: bool = False) -> None:
+    """Delete the cache keys of the incarnation `spec` (best effort: its keys are unreachable anyway).
+
+    With `every_incarnation`, delete those of every tenant that ever had its slug.
+    """
+    from django.core.cache import cache
+    from django_redis.util import CacheKey
+
+    pattern = tenant_key_pattern(spec, cache.key_prefix, every_incarnation=every_incarnation)
     try:
-        with tenant_context(spec):
-            cache.delete_pattern("*")  # type: ignore[attr-defined]  # the key function scopes it to `spec`
+        cache.delete_pattern(CacheKey(pattern))  # type: ignore[attr-defined]  # a CacheKey is used as given
     except Exception:  # a deletion must not fail over its cache: the keys expire and no one can read them
         logger.exception("could not purge the cache keys of tenant %s", spec.slug)

@@ -181,13 +181,10 @@ def tenants(
 
 
 def _clear_tenant_caches(world: dict[str, TenantSpec]) -> None:
-    from django.core.cache import cache
+    from routers.cache import tenant_keys_purge
 
-    from routers import tenant_context
-
-    for spec in world.values():
-        with tenant_context(spec):
-            cache.delete_pattern("*")  # the key function scopes the pattern to this tenant
+    for spec in world.values():  # requests resolve the slug to a control-plane row with an id of its own
+        tenant_keys_purge(spec, every_incarnation=True)
 
 
 # --- Control plane -----------------------------------------------------------------

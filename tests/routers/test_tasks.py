@@ -25,9 +25,10 @@ WORKER_LOG = ROOT / ".local" / "log" / "test-worker.log"
 def alpha(tenants: dict[str, TenantSpec], control_db: None) -> TenantSpec:
     services.servers_sync()
     spec = tenants["alpha"]  # server a: has a streaming replica
-    Tenant.objects.create(slug=spec.slug, name=spec.slug, server_id=spec.server, database=spec.database,
-                          admin_email="admin@alpha.test", status="active")
-    return spec
+    row = Tenant.objects.create(slug=spec.slug, name=spec.slug, server_id=spec.server, database=spec.database,
+                                admin_email="admin@alpha.test", status="active")
+    # The worker resolves the slug to this row: its cache keys carry the row's id.
+    return TenantSpec(spec.slug, spec.server, spec.database, tenant_id=row.pk)
 
 
 def _seen_by_worker(spec: TenantSpec, marker: str) -> dict[str, Any]:
