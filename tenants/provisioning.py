@@ -155,7 +155,6 @@ def step_drop_database(tenant: Tenant, job: ProvisioningJob) -> None:
 def step_mark_deleted(tenant: Tenant, job: ProvisioningJob) -> None:
     """Mark the tenant deleted, free its domains and purge its cache keys."""
     tenant_keys_purge(selectors.tenant_spec(tenant))
-    registry.unregister(tenant.slug)
     with transaction.atomic(using=CONTROL):
         tenant.domains.all().delete()
         Tenant.objects.filter(pk=tenant.pk).update(
