@@ -12,9 +12,10 @@ from __future__ import annotations
 import logging
 
 from celery import current_app
+from django.db import DatabaseError
 
 from core.queue import QueueUnavailable, enqueue_or_fail
-from routers import tenant_context
+from routers import consistency, tenant_context
 from tenants import selectors
 from tenants.models import Tenant, TenantStatus
 
@@ -25,11 +26,13 @@ def tenants_fanout(*, task: str) -> int:
     """Queue `task` (a registered tenant task's name) once per active tenant; return how many were queued."""
     queued = 0
     for tenant in Tenant.objects.filter(status=TenantStatus.ACTIVE).only("pk", "slug", "server", "database"):
-        with tenant_context(selectors.tenant_spec(tenant)):
+        # A fresh read scope: the fan-out wrote nothing, so the task needs no read-after position
+        # (and must not inherit one from whatever this worker process ran before).
+        with consistency.read_scope(), tenant_context(selectors.tenant_spec(tenant)):
             try:
                 enqueue_or_fail(current_app.tasks[task])
-            except QueueUnavailable:  # the next beat tries again
-                logger.warning("could not queue %s for tenant %s", task, tenant.slug)
+            except (QueueUnavailable, DatabaseError):  # one tenant never stops the others; the next beat retries
+                logger.warning("could not queue %s for tenant %s", task, tenant.slug, exc_info=True)
                 continue
         queued += 1
     return queued
