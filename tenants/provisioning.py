@@ -107,13 +107,18 @@ def _migrate(tenant: Tenant) -> None:
 
 
 def step_admin_user(tenant: Tenant, job: ProvisioningJob) -> None:
-    users = get_user_model().objects
-    with tenant_context(selectors.tenant_spec(tenant)):
-        if not users.filter(username=tenant.admin_email).exists():
-            user = users.model(username=tenant.admin_email, email=tenant.admin_email,
-                               is_staff=True, is_superuser=True)
-            user.password = job.payload.get("password_hash", "!")
-            user.save()
+    """Create the tenant's admin user, straight on the primary (a new database never waits on the pooler)."""
+    spec = selectors.tenant_spec(tenant)
+    with tenant_context(spec):
+        users = get_user_model().objects.db_manager(spec.direct_alias)
+        try:
+            if not users.filter(username=tenant.admin_email).exists():
+                user = users.model(username=tenant.admin_email, email=tenant.admin_email,
+                                   is_staff=True, is_superuser=True)
+                user.password = job.payload.get("password_hash", "!")
+                user.save(using=spec.direct_alias)
+        finally:
+            connections[spec.direct_alias].close()
 
 
 def step_activate(tenant: Tenant, job: ProvisioningJob) -> None:

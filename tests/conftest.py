@@ -172,7 +172,11 @@ def tenants(
     tenant_world: dict[str, TenantSpec], django_db_blocker: pytest.FixtureRequest
 ) -> Iterator[dict[str, TenantSpec]]:
     """The two-tenant world, emptied (database and cache) around each test."""
+    from routers import registry
+
     with django_db_blocker.unblock():  # type: ignore[attr-defined]
+        for spec in tenant_world.values():  # an earlier test may have unregistered or evicted them
+            registry.ensure_registered(spec)
         _clear_tenant_caches(tenant_world)
         yield tenant_world
         for spec in tenant_world.values():
