@@ -19,6 +19,7 @@ from bench.common import ROOT, machine, print_table
 
 # name -> extra arguments for --quick (full size takes each module's defaults)
 BENCHMARKS: dict[str, list[str]] = {
+    "switch_cost": ["--quick"],
     "routing_overhead": ["--quick"],
     "http_overhead": ["--quick"],
     "provisioning": ["--tenants", "3"],
