@@ -158,7 +158,9 @@ def django_cases(stack: ExitStack) -> dict[str, Callable[[], object]]:
     cursor = warm.cursor()
 
     def django_connect() -> None:
-        connect_wrapper.ensure_connection()
+        with connect_wrapper.cursor() as django_cursor:  # connects, then the same SELECT 1 as the bare case
+            django_cursor.execute("SELECT 1")
+            django_cursor.fetchone()
         connect_wrapper.close()
 
     def warm_query() -> None:
