@@ -25,6 +25,7 @@ BENCHMARKS: dict[str, list[str]] = {
     "provisioning": ["--tenants", "3"],
     "fleet": ["--quick"],
     "connections": ["--quick"],
+    "tenant_spread": ["--quick"],
     "replicas": ["--quick"],
     "login": ["--quick"],
 }
