@@ -107,7 +107,7 @@ def test_no_tenant_operation_answers_a_server_error(product: dict[str, TenantWor
     alpha = product["alpha"]
     headers = {"Authorization": f"Token {alpha.tokens['admin']}", "X-Tenant": alpha.spec.slug}
     operations = _operations(api_schema, platform=False)
-    assert len(operations) >= 27  # every tenant operation of DESIGN.md section 4
+    assert len(operations) >= 27  # every tenant operation of the API contract (docs/api.md)
     _fuzz(operations, headers, real_ids)
 
 
