@@ -6,7 +6,6 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-import psycopg2
 import pytest
 from django.conf import settings
 from django.db import connections
@@ -26,15 +25,7 @@ SERVER = "b"
 def pooler_admin(command: str) -> list[tuple]:
     pooler = configured_servers()[SERVER].pooler
     assert pooler is not None
-    conn = psycopg2.connect(host=pooler.host, port=pooler.port, user="postgres", password="postgres",
-                            dbname="pgbouncer")
-    conn.autocommit = True  # the console refuses BEGIN
-    try:
-        with conn.cursor() as cursor:
-            cursor.execute(command)
-            return cursor.fetchall() if cursor.description else []
-    finally:
-        conn.close()
+    return superuser_query(pooler.port, command, dbname="pgbouncer", password="postgres")
 
 
 def pooler_setting(name: str) -> str:
