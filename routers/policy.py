@@ -3,15 +3,18 @@
 | class           | connects to          | CONN_MAX_AGE | health checks | timeouts                 |
 | control         | control primary      | DB_CONN_MAX_AGE | yes        | statement + idle-in-tx   |
 | control_replica | control replica      | DB_CONN_MAX_AGE | yes        | statement                |
-| tenant          | pooler, else primary | DB_CONN_MAX_AGE | yes        | set per database (pooler)|
-| tenant_replica  | replica pooler/direct| DB_CONN_MAX_AGE | yes        | set per database (pooler)|
+| tenant          | pooler, else primary | DB_CONN_MAX_AGE (pooled: 0, shared) | yes | set per database (pooler)|
+| tenant_replica  | replica pooler/direct| DB_CONN_MAX_AGE (pooled: 0, shared) | yes | set per database (pooler)|
 | migrations      | primary, always direct | 0          | no         | none (lock_timeout set by the runner) |
 
 Behind PgBouncer in transaction pooling mode server-side cursors are turned off
 (a cursor cannot outlive the transaction that pooled the server connection),
 and the libpq `options` startup parameter is dropped by PgBouncer, so the
 statement timeouts of pooled aliases are set on the database itself
-(`ALTER DATABASE ... SET`, see `database_settings_sql`).
+(`ALTER DATABASE ... SET`, see `database_settings_sql`). Pooled tenant
+connections are shared between the threads of a process: closed at the end
+of each request (CONN_MAX_AGE 0) into the backend's shared stack, taken back
+by whichever thread needs that database next (`SHARED_CONNECTIONS`).
 """
 
 from __future__ import annotations
