@@ -101,7 +101,7 @@ def run_size(size: int, opts: dict[str, Any]) -> dict[str, Any]:
     peak = [0]
     try:
         for server in servers.values():
-            server.start()
+            start(server)
         check_answers(servers, hosts[0], task_ids[0], token)
         with load.scratch_dir() as scratch:
             targets = [(host, f"/api/tasks/{pk}/") for host in hosts for pk in task_ids]
@@ -121,6 +121,19 @@ def run_size(size: int, opts: dict[str, Any]) -> dict[str, Any]:
         for name in CONTENDERS:
             contender_command(name, "--drop")
     return {"max_server_connections": peak[0], **{name: summarise(rounds) for name, rounds in samples.items()}}
+
+
+def start(server: Server, attempts: int = 3) -> None:
+    """Start `server`, on a further port when its own is taken (this checkout's ports lie in the
+    ephemeral range, so an outgoing connection of the load can hold one for a while)."""
+    for attempt in range(attempts):
+        try:
+            server.start()
+            return
+        except RuntimeError:
+            if attempt == attempts - 1:
+                raise
+            server.port += 10
 
 
 def wrk(server: Server, script: Path, opts: dict[str, Any], seconds: float, peak: list[int] | None,
