@@ -23,10 +23,12 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--summary", action="store_true", help="only print URLs and credentials")
+        parser.add_argument("--port", type=int, default=8000,
+                            help="the port the web server listens on (make run passes TESSERA_WEB_PORT)")
 
-    def handle(self, *args: Any, summary: bool = False, **options: Any) -> None:
+    def handle(self, *args: Any, summary: bool = False, port: int = 8000, **options: Any) -> None:
         if summary:
-            self._print_summary()
+            self._print_summary(port)
             return
         self._ensure_platform_admin()
         self._ensure_demo_tenant()
@@ -51,14 +53,14 @@ class Command(BaseCommand):
             provisioning.job_run(job_id=job.pk)  # in-process: the worker may not be up yet
             self.stdout.write(f"demo tenant {DEMO_TENANT!r} provisioned")
 
-    def _print_summary(self) -> None:
-        base = "http://127.0.0.1:8000"
-        tenant_base = f"http://{DEMO_TENANT}.{settings.TENANT_BASE_DOMAIN}:8000"
+    def _print_summary(self, port: int) -> None:
+        base = f"http://127.0.0.1:{port}"
+        tenant_base = f"http://{DEMO_TENANT}.{settings.TENANT_BASE_DOMAIN}:{port}"
         lines = [
             "",
             "Tessera is running:",
             f"  health       {base}/healthz   readiness {base}/readyz",
-            f"  API docs     {base}/api/docs/  (schema {base}/api/schema/)",
+            f"  API docs     {base}/api/docs/  ReDoc {base}/api/redoc/  (schema {base}/api/schema/)",
             f"  Django admin {base}/admin/   user {DEMO_ADMIN} / {DEMO_PASSWORD}",
             f"  platform API {base}/api/platform/  token: POST /api/platform/auth/token/ "
             f"{{\"username\": \"{DEMO_ADMIN}\", \"password\": \"{DEMO_PASSWORD}\"}}",
