@@ -35,7 +35,6 @@ from typing import Any
 from django.conf import settings
 from django.db import connections
 
-from core.db.backends.postgresql import shared
 from routers.exceptions import ConnectionBudgetExhausted
 from routers.spec import slug_of
 
@@ -63,9 +62,7 @@ def is_pooled(alias: str) -> bool:
 
 
 def _count_locked(pooled: bool) -> int:
-    """Count the slots of a kind; pooled ones add the idle connections shared between threads."""
-    slots = sum(1 for _, alias in _slots if is_pooled(alias) is pooled)
-    return slots + shared.idle_count() if pooled else slots
+    return sum(1 for _, alias in _slots if is_pooled(alias) is pooled)
 
 
 def enter(slug: str) -> None:
@@ -136,9 +133,6 @@ def _current_wrapper(alias: str) -> Any:
 def _evict_one_locked(pooled: bool) -> bool:
     """Close the least recently used idle connection of a kind; return False if none is idle."""
     global _evictions
-    if pooled and shared.evict_oldest():  # an idle connection no thread owns goes first
-        _evictions += 1
-        return True
     alive = {thread.ident for thread in threading.enumerate()}
     for key, ref in list(_slots.items()):
         ident, alias = key
@@ -187,8 +181,7 @@ def forget(alias: str) -> None:
 def open_connections() -> int:
     """Return how many tenant connections of this process are open right now."""
     with _cond:
-        held = sum(1 for ref in _slots.values() if (w := ref()) is not None and w.connection is not None)
-    return held + shared.idle_count()
+        return sum(1 for ref in _slots.values() if (w := ref()) is not None and w.connection is not None)
 
 
 def stats() -> dict[str, int]:

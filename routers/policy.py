@@ -3,18 +3,15 @@
 | class           | connects to          | CONN_MAX_AGE | health checks | timeouts                 |
 | control         | control primary      | DB_CONN_MAX_AGE | yes        | statement + idle-in-tx   |
 | control_replica | control replica      | DB_CONN_MAX_AGE | yes        | statement                |
-| tenant          | pooler, else primary | DB_CONN_MAX_AGE (pooled: 0, shared) | yes | set per database (pooler)|
-| tenant_replica  | replica pooler/direct| DB_CONN_MAX_AGE (pooled: 0, shared) | yes | set per database (pooler)|
+| tenant          | pooler, else primary | DB_CONN_MAX_AGE | yes        | set per database (pooler)|
+| tenant_replica  | replica pooler/direct| DB_CONN_MAX_AGE | yes        | set per database (pooler)|
 | migrations      | primary, always direct | 0          | no         | none (lock_timeout set by the runner) |
 
 Behind PgBouncer in transaction pooling mode server-side cursors are turned off
 (a cursor cannot outlive the transaction that pooled the server connection),
 and the libpq `options` startup parameter is dropped by PgBouncer, so the
 statement timeouts of pooled aliases are set on the database itself
-(`ALTER DATABASE ... SET`, see `database_settings_sql`). Pooled tenant
-connections are shared between the threads of a process: closed at the end
-of each request (CONN_MAX_AGE 0) into the backend's shared stack, taken back
-by whichever thread needs that database next (`SHARED_CONNECTIONS`).
+(`ALTER DATABASE ... SET`, see `database_settings_sql`).
 """
 
 from __future__ import annotations
@@ -45,7 +42,6 @@ class PoolingPolicy:
     statement_timeout_ms: int | None
     idle_in_transaction_timeout_ms: int | None
     pgbouncer: bool
-    shared_connections: bool = False  # closed connections go back for any thread (pooled tenants)
 
     def connection_settings(self, application_name: str) -> dict[str, Any]:
         """Return the Django connection keys (CONN_*, OPTIONS) for this policy."""
@@ -57,12 +53,9 @@ class PoolingPolicy:
         if server_options and not self.pgbouncer:
             options["options"] = server_options
         return {
-            # Behind a pooler a connection goes back to the process's shared stack at the end
-            # of each request (CONN_MAX_AGE 0), where any thread takes it without a new login.
-            "CONN_MAX_AGE": 0 if self.shared_connections else self.conn_max_age,
+            "CONN_MAX_AGE": self.conn_max_age,
             "CONN_HEALTH_CHECKS": self.health_checks,
             "DISABLE_SERVER_SIDE_CURSORS": self.pgbouncer,
-            "SHARED_CONNECTIONS": self.shared_connections,
             "OPTIONS": options,
         }
 
@@ -80,7 +73,6 @@ def policy_for(alias_class: AliasClass, *, pooled: bool = False) -> PoolingPolic
     if alias_class is AliasClass.MIGRATIONS:
         return PoolingPolicy(alias_class, 0, False, settings.DB_CONNECT_TIMEOUT, None, None, False)
     replica = alias_class in {AliasClass.CONTROL_REPLICA, AliasClass.TENANT_REPLICA}
-    tenant = alias_class in {AliasClass.TENANT, AliasClass.TENANT_REPLICA}
     return PoolingPolicy(
         alias_class=alias_class,
         conn_max_age=settings.DB_CONN_MAX_AGE,
@@ -89,7 +81,6 @@ def policy_for(alias_class: AliasClass, *, pooled: bool = False) -> PoolingPolic
         statement_timeout_ms=settings.DB_STATEMENT_TIMEOUT_MS,
         idle_in_transaction_timeout_ms=None if replica else settings.DB_IDLE_IN_TRANSACTION_TIMEOUT_MS,
         pgbouncer=pooled,
-        shared_connections=pooled and tenant,
     )
 
 

@@ -1,10 +1,5 @@
 """Django's PostgreSQL backend, with health checks only for connections that sat idle.
 
-An entry with `SHARED_CONNECTIONS` (the routers set it on tenant aliases that
-go through PgBouncer) also shares its connections between the threads of the
-process: closing one returns it for the next thread (`shared`), up to
-`TENANT_CLIENT_CONNECTIONS_MAX` idle ones.
-
 With `CONN_HEALTH_CHECKS`, Django pings every persistent connection (`SELECT
 1`, one round trip) before its first query in each request. A tenant request
 typically touches two connections (the tenant's primary for the auth token,
@@ -27,8 +22,6 @@ from typing import Any
 from django.conf import settings
 from django.db.backends.postgresql import base
 
-from core.db.backends.postgresql import shared
-
 
 class DatabaseWrapper(base.DatabaseWrapper):
     """A PostgreSQL connection that remembers when it last completed a query."""
@@ -43,28 +36,6 @@ class DatabaseWrapper(base.DatabaseWrapper):
             self.health_check_done = True  # it answered a moment ago
             return
         super().close_if_health_check_failed()
-
-    def get_new_connection(self, conn_params: dict[str, Any]) -> Any:
-        """Take an idle connection another thread returned, when the entry shares them (see `shared`)."""
-        if self._shared_limit():
-            conn = shared.take(shared.entry_key(conn_params), check_after=self._idle_seconds())
-            if conn is not None:
-                return conn
-        return super().get_new_connection(conn_params)
-
-    def _close(self) -> None:
-        limit = self._shared_limit()
-        if limit and self.connection is not None and not self.errors_occurred:
-            key = shared.entry_key(self.get_connection_params())
-            if shared.give_back(key, self.connection, limit=limit):
-                return
-        super()._close()  # type: ignore[misc]
-
-    def _shared_limit(self) -> int:
-        """Return how many idle connections the process keeps for other threads (0: none, Django's way)."""
-        if not self.settings_dict.get("SHARED_CONNECTIONS"):
-            return 0
-        return int(settings.TENANT_CLIENT_CONNECTIONS_MAX)
 
     def _idle_seconds(self) -> float:
         value = self.settings_dict.get("HEALTH_CHECK_IDLE_SECONDS")
