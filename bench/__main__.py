@@ -23,12 +23,14 @@ from bench.saved import print_saved
 
 # name -> extra arguments for --quick (full size takes each module's defaults)
 BENCHMARKS: dict[str, list[str]] = {
+    "switch_cost": ["--quick"],
     "routing_overhead": ["--quick"],
     "http_overhead": ["--quick"],
     "provisioning": ["--tenants", "3"],
     "fleet": ["--quick"],
     "fleet_rollback": ["--quick"],
     "connections": ["--quick"],
+    "tenant_spread": ["--quick"],
     "replicas": ["--quick"],
     "login": ["--quick"],
 }

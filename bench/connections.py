@@ -10,7 +10,8 @@ request (Host `<slug>.localhost`). While it runs, every 0.25 s:
 * `pg_stat_activity` on server b for the tenant databases, by
   application_name: the server connections PgBouncer opened for them.
 
-Two runs, same traffic: with the per-process budget (TENANT_CONNECTIONS_MAX)
+Two runs, same traffic: with the per-process budget (TENANT_CLIENT_CONNECTIONS_MAX
+for tenants behind PgBouncer, TENANT_CONNECTIONS_MAX without)
 and the naive baseline (the budget lifted: Django's one connection per alias
 per thread, kept for CONN_MAX_AGE), which shows what the process would open.
 
@@ -94,7 +95,7 @@ def run(name: str, budget: str | None, script: Path, opts: dict[str, float]) -> 
     from bench import load
     from bench.stack import Server, server_port
 
-    env = {"TENANT_CONNECTIONS_MAX": budget} if budget else {}
+    env = {"TENANT_CONNECTIONS_MAX": budget, "TENANT_CLIENT_CONNECTIONS_MAX": budget} if budget else {}
     server = Server(f"connections-{name}", "bench.contenders.settings_on", server_port(0), int(opts["workers"]),
                     int(opts["threads"]), env=env)
     peaks, outcome = Peaks(), []
@@ -152,7 +153,10 @@ def main() -> None:
 
     load.ensure_wrk()
     targets = build_world(int(opts["tenants"]))
-    budget = int(settings.TENANT_CONNECTIONS_MAX)
+    from core.dbservers import configured_servers
+
+    pooled = settings.TENANT_USE_PGBOUNCER and configured_servers()[SERVER].pooler is not None
+    budget = int(settings.TENANT_CLIENT_CONNECTIONS_MAX if pooled else settings.TENANT_CONNECTIONS_MAX)
     results = {}
     try:
         with load.scratch_dir() as scratch:

@@ -19,6 +19,7 @@ from infra.local import system
 SCRIPT = """
 local targets = {%(targets)s}
 local token = "%(token)s"
+local write_share = %(write_share)s
 local counter = 0
 
 function setup(thread)
@@ -32,6 +33,10 @@ end
 
 function request()
   local t = targets[math.random(#targets)]
+  if math.random() < write_share then
+    return wrk.format("PATCH", t[2], {["Host"] = t[1], ["Authorization"] = "Token " .. token,
+                                      ["Content-Type"] = "application/json"}, '{"title": "written by wrk"}')
+  end
   return wrk.format("GET", t[2], {["Host"] = t[1], ["Authorization"] = "Token " .. token})
 end
 
@@ -73,11 +78,15 @@ def ensure_wrk() -> str:
     return found
 
 
-def write_script(targets: list[tuple[str, str]], token: str, directory: Path) -> Path:
-    """Write the Lua script for `targets`, a list of (Host header, path)."""
+def write_script(targets: list[tuple[str, str]], token: str, directory: Path, *, write_share: float = 0.0) -> Path:
+    """Write the Lua script for `targets`, a list of (Host header, path).
+
+    Each request is a GET of a random target, or, with probability
+    `write_share`, a PATCH of its title.
+    """
     body = ",".join(f'{{"{host}","{path}"}}' for host, path in targets)
     path = directory / "bench.lua"
-    path.write_text(SCRIPT % {"targets": body, "token": token})
+    path.write_text(SCRIPT % {"targets": body, "token": token, "write_share": repr(float(write_share))})
     return path
 
 

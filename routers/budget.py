@@ -12,6 +12,16 @@ here. Idle connections of other threads are closed with Django's
 thread-sharing guard lifted for the call (the owner is not using them and
 reconnects on its next use). When every slot is busy the caller waits for one
 to free up, then fails with `ConnectionBudgetExhausted`.
+
+Two kinds of connection have two budgets. A connection to a PgBouncer is a
+*client* connection: cheap for the pooler, which hands it a server connection
+only for the length of a transaction, and costly to reopen (a login, about as
+much as a query hundred times over). Those are kept up to
+`TENANT_CLIENT_CONNECTIONS_MAX`, so a process serving many tenants rarely
+pays a login. A connection straight to PostgreSQL is a *server* connection
+(a backend process on the server), bounded by `TENANT_CONNECTIONS_MAX`.
+What bounds the server side behind the poolers is each pooler's per-server
+cap (`TENANT_SERVER_CONNECTIONS_MAX`).
 """
 
 from __future__ import annotations
@@ -36,8 +46,23 @@ _busy: dict[int, list[str]] = {}
 _evictions = 0
 
 
-def budget() -> int:
+def budget(alias: str | None = None) -> int:
+    """Return the per-process limit for connections of `alias`'s kind (direct ones without an alias)."""
+    if alias is not None and is_pooled(alias):
+        return int(settings.TENANT_CLIENT_CONNECTIONS_MAX)
     return int(settings.TENANT_CONNECTIONS_MAX)
+
+
+def is_pooled(alias: str) -> bool:
+    """Return True when `alias` connects to a PgBouncer (a client connection)."""
+    from routers import registry
+
+    info = registry.alias_info(alias)
+    return info is not None and info.pooled
+
+
+def _count_locked(pooled: bool) -> int:
+    return sum(1 for _, alias in _slots if is_pooled(alias) is pooled)
 
 
 def enter(slug: str) -> None:
@@ -74,14 +99,16 @@ def touch(alias: str) -> None:
             _slots.move_to_end(key)
             return
         deadline = time.monotonic() + float(settings.TENANT_CONNECTION_WAIT_SECONDS)
-        while len(_slots) >= budget():
-            if _evict_one_locked():
+        pooled, limit = is_pooled(alias), budget(alias)
+        while _count_locked(pooled) >= limit:
+            if _evict_one_locked(pooled):
                 continue
             remaining = deadline - time.monotonic()
             if remaining <= 0:
+                name = "TENANT_CLIENT_CONNECTIONS_MAX" if pooled else "TENANT_CONNECTIONS_MAX"
                 raise ConnectionBudgetExhausted(
-                    f"all {budget()} tenant connection slots of this process are busy "
-                    "(raise TENANT_CONNECTIONS_MAX or lower per-process concurrency)"
+                    f"all {limit} tenant connection slots of this kind in this process are busy "
+                    f"(raise {name} or lower per-process concurrency)"
                 )
             _cond.wait(remaining)
         _slots[key] = weakref.ref(_current_wrapper(alias))
@@ -103,12 +130,14 @@ def _current_wrapper(alias: str) -> Any:
     return wrapper
 
 
-def _evict_one_locked() -> bool:
-    """Close the least recently used idle connection; return False if none is idle."""
+def _evict_one_locked(pooled: bool) -> bool:
+    """Close the least recently used idle connection of a kind; return False if none is idle."""
     global _evictions
     alive = {thread.ident for thread in threading.enumerate()}
     for key, ref in list(_slots.items()):
         ident, alias = key
+        if is_pooled(alias) is not pooled:
+            continue
         wrapper = ref()
         if wrapper is None or ident not in alive:
             _close(wrapper)  # owner thread is gone: nobody else can use it
@@ -158,4 +187,5 @@ def open_connections() -> int:
 def stats() -> dict[str, int]:
     with _cond:
         slots = len(_slots)
-    return {"budget": budget(), "slots": slots, "open": open_connections(), "evictions": _evictions}
+    return {"budget": budget(), "client_budget": int(settings.TENANT_CLIENT_CONNECTIONS_MAX), "slots": slots,
+            "open": open_connections(), "evictions": _evictions}

@@ -27,9 +27,9 @@ _lock = threading.RLock()
 # slug -> spec, least recently used first: bounded by TENANT_REGISTRY_MAX so a
 # long-lived process serving many tenants keeps a bounded settings table.
 _registered: OrderedDict[str, TenantSpec] = OrderedDict()
-# alias -> (server name, replica index or None): lets replica health be shared
-# by every tenant on the same server.
-_alias_meta: dict[str, tuple[str, int | None]] = {}
+# alias -> (server name, replica index or None, pooled): lets replica health be
+# shared by every tenant on the same server, and the budget tell kinds apart.
+_alias_meta: dict[str, tuple[str, int | None, bool]] = {}
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +38,7 @@ class AliasInfo:
 
     server: str
     replica_index: int | None
+    pooled: bool = False  # connects to a PgBouncer: a client connection, not a server one
 
 
 def ensure_registered(spec: TenantSpec) -> None:
@@ -73,20 +74,20 @@ def _register_locked(spec: TenantSpec) -> None:
     pooled = settings.TENANT_USE_PGBOUNCER and server.pooler is not None
     primary = server.pooler if pooled and server.pooler else server.primary
     entries = {
-        spec.alias: _entry(spec.database, server, primary, AliasClass.TENANT, pooled=pooled),
-        spec.direct_alias: _entry(spec.database, server, server.primary, AliasClass.MIGRATIONS,
-                                  mirror=spec.alias),
+        spec.alias: (_entry(spec.database, server, primary, AliasClass.TENANT, pooled=pooled), pooled),
+        spec.direct_alias: (_entry(spec.database, server, server.primary, AliasClass.MIGRATIONS,
+                                   mirror=spec.alias), False),
     }
     for index, replica in enumerate(server.replicas):
         replica_pooled = settings.TENANT_USE_PGBOUNCER and len(server.replica_poolers) > index
         endpoint = server.replica_poolers[index] if replica_pooled else replica
-        entries[spec.replica_alias(index)] = _entry(
+        entries[spec.replica_alias(index)] = (_entry(
             spec.database, server, endpoint, AliasClass.TENANT_REPLICA, pooled=replica_pooled,
             replica_index=index, mirror=spec.alias,
-        )
-    for alias, entry in entries.items():
+        ), replica_pooled)
+    for alias, (entry, entry_pooled) in entries.items():
         connections.settings[alias] = entry
-        _alias_meta[alias] = (server.name, entry["TEST"]["TESSERA_REPLICA_INDEX"])
+        _alias_meta[alias] = (server.name, entry["TEST"]["TESSERA_REPLICA_INDEX"], entry_pooled)
     _registered[spec.slug] = spec
 
 
@@ -95,7 +96,7 @@ def register_database(alias: str, server_name: str, database: str) -> str:
     server = configured_servers()[server_name]
     with _lock:
         connections.settings[alias] = _entry(database, server, server.primary, AliasClass.MIGRATIONS)
-        _alias_meta[alias] = (server.name, None)
+        _alias_meta[alias] = (server.name, None, False)
     return alias
 
 
@@ -181,6 +182,6 @@ def registered_count() -> int:
 
 def register_control_aliases() -> None:
     """Describe the control plane aliases like tenant ones (server `control`)."""
-    _alias_meta["default"] = ("control", None)
+    _alias_meta["default"] = ("control", None, False)
     if "default_replica" in connections.settings:
-        _alias_meta["default_replica"] = ("control", 0)
+        _alias_meta["default_replica"] = ("control", 0, False)

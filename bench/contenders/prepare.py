@@ -16,19 +16,26 @@ import django
 HOST = "bench-http.localhost"
 SLUG = "bench-http"
 DT_SCHEMA = "bench_http"
+SPREAD_PREFIX = "bench-s"  # --tenants N: the seeded tenant copied N times as bench-s0000..
 
 
-def prepare_on(projects: int, tasks: int) -> list[int]:
+def spread_slugs(count: int) -> list[str]:
+    return [f"{SPREAD_PREFIX}{i:04d}" for i in range(count)]
+
+
+def prepare_on(projects: int, tasks: int, tenants: int = 0) -> list[int]:
     from bench import world
 
     world.recreate_control()
     spec, = world.tenants_create([SLUG], "a")
-    ids = world.tenant_seed(spec, projects=projects, tasks_per_project=tasks)
-    world.wait_for_replicas("a")
+    ids = world.tenant_seed(spec, projects=projects, tasks_per_project=tasks, direct=bool(tenants))
+    if tenants:  # file copies of the seeded database, one per tenant
+        world.tenants_create(spread_slugs(tenants), "a", source=spec.database)
+    world.wait_for_replicas("a", timeout=120)
     return ids
 
 
-def prepare_off(projects: int, tasks: int) -> list[int]:
+def prepare_off(projects: int, tasks: int, tenants: int = 0) -> list[int]:
     from django.conf import settings
     from django.core.management import call_command
 
@@ -43,7 +50,7 @@ def prepare_off(projects: int, tasks: int) -> list[int]:
     return seed(projects=projects, tasks_per_project=tasks)
 
 
-def prepare_dt(projects: int, tasks: int) -> list[int]:
+def prepare_dt(projects: int, tasks: int, tenants: int = 0) -> list[int]:
     from django.conf import settings
     from django.core.management import call_command
     from django_tenants.utils import schema_context
@@ -60,7 +67,12 @@ def prepare_dt(projects: int, tasks: int) -> list[int]:
     client.save(verbosity=0)  # creates the schema and migrates the tenant apps into it
     Domain.objects.create(domain=HOST, tenant=client, is_primary=True)
     with schema_context(DT_SCHEMA):
-        return seed(projects=projects, tasks_per_project=tasks)
+        ids = seed(projects=projects, tasks_per_project=tasks)
+    if tenants:
+        from bench.peers.spread import schemas_copy
+
+        schemas_copy(DT_SCHEMA, spread_slugs(tenants))
+    return ids
 
 
 def drop(contender: str) -> None:
@@ -83,6 +95,8 @@ def main() -> None:
     parser.add_argument("contender", choices=sorted(PREPARE))
     parser.add_argument("--projects", type=int, default=20)
     parser.add_argument("--tasks", type=int, default=50, help="tasks per project")
+    parser.add_argument("--tenants", type=int, default=0,
+                        help="also copy the seeded tenant N times (bench-s0000..; tenancy off ignores it)")
     parser.add_argument("--drop", action="store_true")
     args = parser.parse_args()
     django.setup()
@@ -91,7 +105,7 @@ def main() -> None:
         return
     from bench.seed import TOKEN
 
-    ids = PREPARE[args.contender](args.projects, args.tasks)
+    ids = PREPARE[args.contender](args.projects, args.tasks, args.tenants)
     print(json.dumps({"host": HOST, "token": TOKEN, "task_ids": ids}))
 
 

@@ -43,7 +43,8 @@ _direct = os.environ.get("BENCH_DIRECT") == "1" or SERVER.pooler is None
 DATABASES = {"default": database("tessera_bench_plain", SERVER.primary if _direct else SERVER.pooler,
                                  pooled=not _direct)}
 DATABASE_ROUTERS: list[str] = []
-INSTALLED_APPS = [app for app in INSTALLED_APPS if app not in TENANCY_APPS]
+INSTALLED_APPS = [*(app for app in INSTALLED_APPS if app not in TENANCY_APPS),
+                  "bench.contenders.apps.SingleDatabaseConfig"]
 MIDDLEWARE = [name for name in MIDDLEWARE if name not in TENANCY_MIDDLEWARE]
 ROOT_URLCONF = "bench.contenders.urls"
 CACHES = {"default": {key: value for key, value in CACHES["default"].items() if key != "KEY_FUNCTION"}}

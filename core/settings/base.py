@@ -134,7 +134,12 @@ TENANT_TEMPLATE_DB = env.str("TENANT_TEMPLATE_DB", default="tessera_template")
 TENANT_BASE_DOMAIN = env.str("TENANT_BASE_DOMAIN", default="localhost")
 TENANT_HEADER_ENABLED = env.bool("TENANT_HEADER_ENABLED", default=True)
 TENANT_CONNECTIONS_MAX = env.int("TENANT_CONNECTIONS_MAX", default=32)
+# Client connections to a PgBouncer kept per process (cheap for the pooler; a new one costs a login).
+TENANT_CLIENT_CONNECTIONS_MAX = env.int("TENANT_CLIENT_CONNECTIONS_MAX", default=256)
 TENANT_CONNECTION_WAIT_SECONDS = env.float("TENANT_CONNECTION_WAIT_SECONDS", default=5.0)
+# Per-server cap on PostgreSQL server connections, enforced by each server's PgBouncer
+# (`max_user_connections`, rendered by infra/local and `manage.py pgbouncer_config --ini`).
+TENANT_SERVER_CONNECTIONS_MAX = env.int("TENANT_SERVER_CONNECTIONS_MAX", default=100)
 TENANT_REGISTRY_MAX = env.int("TENANT_REGISTRY_MAX", default=1000)
 TENANT_USE_PGBOUNCER = env.bool("TENANT_USE_PGBOUNCER", default=True)
 TENANT_CACHE_TTL_SECONDS = env.int("TENANT_CACHE_TTL_SECONDS", default=300)

@@ -16,6 +16,10 @@ ROOT = Path(__file__).resolve().parents[2]
 LOCAL_DIR = Path(os.environ.get("TESSERA_LOCAL_DIR", str(ROOT / ".local"))).resolve()
 PORT_BASE = int(os.environ.get("TESSERA_PORT_BASE", "54300"))
 
+# The per-server cap on PostgreSQL server connections held by each PgBouncer
+# (same variable and default as the Django setting, read by the pool benchmarks).
+SERVER_CONNECTIONS_MAX = int(os.environ.get("TENANT_SERVER_CONNECTIONS_MAX", "100"))
+
 APP_USER = "tessera"
 APP_PASSWORD = "tessera"  # noqa: S105 - local loopback-only cluster
 SUPERUSER = "postgres"

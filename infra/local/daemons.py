@@ -26,12 +26,19 @@ auth_file = {userlist}
 admin_users = {superuser}
 stats_users = {app_user}
 pool_mode = transaction
-max_client_conn = 2000
-default_pool_size = 20
+; Many small databases: client connections are cheap and kept by the app, server
+; connections are what PostgreSQL pays for. The per-user cap is the per-server cap
+; (every tenant database is reached as the one app user): beyond it PgBouncer closes
+; an idle server connection of another database before opening one, so the server
+; holds at most that many whatever the tenant count (TENANT_SERVER_CONNECTIONS_MAX).
+max_client_conn = 10000
+max_user_connections = {server_cap}
+max_db_connections = {db_cap}
+default_pool_size = {db_cap}
 min_pool_size = 0
-reserve_pool_size = 5
-max_db_connections = 100
-server_idle_timeout = 60
+reserve_pool_size = 0
+server_idle_timeout = 10
+server_lifetime = 600
 ; Fail fast when the server behind is down so the app can route around it
 ; (defaults are 15 s, 15 s and 120 s: a dead replica would hang reads for minutes).
 server_login_retry = 1
@@ -99,10 +106,9 @@ def _write_pgbouncer_config(instance: PgInstance, directory: Path) -> bool:
     include = directory / "databases.ini"
     if not include.exists():
         include.write_text("")
-    (directory / "userlist.txt").write_text(
-        f'"{config.APP_USER}" "{config.APP_PASSWORD}"\n"{config.SUPERUSER}" "{config.SUPERUSER}"\n'
-    )
+    (directory / "userlist.txt").write_text(userlist(instance))
     ini = PGBOUNCER_INI.format(
+        server_cap=config.SERVER_CONNECTIONS_MAX, db_cap=min(20, config.SERVER_CONNECTIONS_MAX),
         include=include, pg_port=instance.port, port=instance.pooler_port,
         userlist=directory / "userlist.txt", superuser=config.SUPERUSER, app_user=config.APP_USER,
         logfile=config.LOG_DIR / f"pgbouncer-{instance.name}.log", pidfile=directory / "pgbouncer.pid",
@@ -114,6 +120,23 @@ def _write_pgbouncer_config(instance: PgInstance, directory: Path) -> bool:
     system.own(directory)
     system.own(config.LOG_DIR)
     return changed
+
+
+def userlist(instance: PgInstance) -> str:
+    """Return the auth file: the app user's SCRAM secret as PostgreSQL stores it, never its password.
+
+    With a plain-text password PgBouncer derives the SCRAM key (4,096 PBKDF2
+    rounds) at every client login; with the secret it only checks the proof,
+    and it can log into PostgreSQL with the client's keys because the secret is
+    the server's own. The admin console user keeps a password (no server login).
+    """
+    from . import postgres
+
+    primary = next(i for i in config.PG_INSTANCES if i.name == (instance.primary_of or instance.name))
+    secret = postgres.psql(primary, f"SELECT rolpassword FROM pg_authid WHERE rolname = '{config.APP_USER}'")
+    if not secret.startswith("SCRAM-SHA-256$"):
+        raise system.InfraError(f"role {config.APP_USER} has no SCRAM secret on {primary.name}")
+    return f'"{config.APP_USER}" "{secret}"\n"{config.SUPERUSER}" "{config.SUPERUSER}"\n'
 
 
 def pgbouncer_down(instance: PgInstance) -> None:

@@ -13,6 +13,8 @@ listen_addresses = '127.0.0.1'
 port = {port}
 unix_socket_directories = '{run_dir}'
 max_connections = 500
+# Django's connection time zone: a new connection then needs no SET TIME ZONE.
+timezone = 'UTC'
 shared_buffers = 128MB
 # Local development: durability is traded for speed. Never copy to production.
 # synchronous_commit stays on so WAL is flushed, and so streamed, at commit.

@@ -13,8 +13,9 @@ from routers import replicas
 from tests.conftest import wait_for
 
 
-def superuser_query(port: int, sql: str, dbname: str = "postgres") -> list[tuple]:
-    conn = psycopg2.connect(host="127.0.0.1", port=port, user="postgres", dbname=dbname)
+def superuser_query(port: int, sql: str, dbname: str = "postgres", password: str | None = None) -> list[tuple]:
+    """Run `sql` as the superuser on a local instance (or, `dbname="pgbouncer"`, a pooler's console)."""
+    conn = psycopg2.connect(host="127.0.0.1", port=port, user="postgres", dbname=dbname, password=password)
     conn.autocommit = True
     try:
         with conn.cursor() as cursor:

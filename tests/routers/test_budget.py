@@ -41,7 +41,7 @@ def _use(spec: TenantSpec) -> None:
 def test_more_tenants_than_the_budget_never_open_more_connections(many_tenants: list[TenantSpec]) -> None:
     server_b = configured_servers()["b"]
     pooler = server_b.pooler.port if settings.TENANT_USE_PGBOUNCER and server_b.pooler else None
-    with override_settings(TENANT_CONNECTIONS_MAX=BUDGET):
+    with override_settings(TENANT_CONNECTIONS_MAX=BUDGET, TENANT_CLIENT_CONNECTIONS_MAX=BUDGET):
         evictions_before = budget.stats()["evictions"]
         for round_ in range(2):
             for spec in many_tenants:
@@ -70,7 +70,7 @@ def test_idle_connections_of_other_threads_are_evicted(many_tenants: list[Tenant
         opened.set()  # out of the context: the connection is idle but open
         release.wait(10)
 
-    with override_settings(TENANT_CONNECTIONS_MAX=1):
+    with override_settings(TENANT_CONNECTIONS_MAX=1, TENANT_CLIENT_CONNECTIONS_MAX=1):
         for spec in many_tenants:  # start from an empty budget
             registry.unregister(spec.slug)
         thread = threading.Thread(target=hold_idle_connection)
@@ -99,7 +99,8 @@ def test_busy_connections_are_never_closed_under_their_owner(many_tenants: list[
             Project.objects.exists()
             seen.append(connections[first.alias].connection)
 
-    with override_settings(TENANT_CONNECTIONS_MAX=1, TENANT_CONNECTION_WAIT_SECONDS=0.2):
+    with override_settings(TENANT_CONNECTIONS_MAX=1, TENANT_CLIENT_CONNECTIONS_MAX=1,
+                           TENANT_CONNECTION_WAIT_SECONDS=0.2):
         for spec in many_tenants:
             registry.unregister(spec.slug)
         thread = threading.Thread(target=stay_inside)
@@ -110,3 +111,29 @@ def test_busy_connections_are_never_closed_under_their_owner(many_tenants: list[
         release.set()
         thread.join()
     assert len(seen) == 2 and seen[0] is seen[1] and seen[0] is not None  # never closed under it
+
+
+def test_client_connections_to_the_pooler_are_kept_up_to_their_own_budget(many_tenants: list[TenantSpec]) -> None:
+    with override_settings(TENANT_CONNECTIONS_MAX=1, TENANT_CLIENT_CONNECTIONS_MAX=MANY):
+        for spec in many_tenants:
+            registry.unregister(spec.slug)
+        evictions_before = budget.stats()["evictions"]
+        for spec in many_tenants * 2:  # twice: the second round reuses every connection
+            with tenant_context(spec):
+                Project.objects.exists()
+        assert budget.is_pooled(many_tenants[0].alias)
+        assert budget.open_connections() == MANY  # far beyond the server-connection budget of 1
+        assert budget.stats()["evictions"] == evictions_before
+        assert pgbouncer_clients(configured_servers()["b"].pooler.port, "tt_budget_") == MANY
+
+
+def test_direct_connections_keep_the_server_connection_budget(many_tenants: list[TenantSpec]) -> None:
+    with override_settings(TENANT_CONNECTIONS_MAX=1, TENANT_CLIENT_CONNECTIONS_MAX=MANY):
+        for spec in many_tenants[:3]:
+            registry.unregister(spec.slug)
+            registry.ensure_registered(spec)
+            assert not budget.is_pooled(spec.direct_alias)
+            budget.touch(spec.direct_alias)
+            connections[spec.direct_alias].ensure_connection()
+        open_direct = [s for s in many_tenants[:3] if connections[s.direct_alias].connection is not None]
+        assert len(open_direct) == 1

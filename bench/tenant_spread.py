@@ -1,0 +1,207 @@
+"""The long tail: the same request mix spread over 1, 100 and 1,000 tenants on one server.
+
+Three gunicorn servers side by side (the contenders of `http_overhead`, same
+config, workers and threads, all on PostgreSQL server a):
+
+* `on`: Tessera, one database per tenant (copies of one seeded database);
+* `dt`: django-tenants, one schema per tenant in one database (copies of one
+  seeded schema, made by `bench/peers/spread.py`: its own `clone_schema`
+  does not scale to hundreds of schemas);
+* `off`: the same app on one database, no tenancy (the spread changes only
+  the Host header it ignores).
+
+For each size, wrk sends 80 % `GET /api/tasks/<id>/` and 20 % `PATCH` of the
+title (token auth) to a random tenant and task, several rounds in a rotating
+order. While Tessera runs, the server connections to its tenant databases
+on server a's primary and replica are sampled (`pg_stat_activity`) every
+0.25 s. Written to `bench/results/tenant_spread.json`, with the top-level
+figures `ratio_spread_vs_one`, `ratio_vs_django_tenants`,
+`max_server_connections`, `server_connection_cap` and `errors`.
+
+    python -m bench.tenant_spread [--quick] [--sizes 1,100,1000] [--rounds 3]     (services up)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from bench import load
+from bench.common import print_table, setup_django, sized_options, write_result
+from bench.http_overhead import CONTENDERS, contender_command
+from bench.stack import Server, server_port
+
+WRITE_SHARE = 0.2
+FULL = {"sizes": "1,100,1000", "tasks": 5, "workers": 2, "threads": 4, "connections": 16, "wrk_threads": 2,
+        "seconds": 10.0, "warmup": 3.0, "rounds": 3}
+QUICK = {"sizes": "1,4", "tasks": 3, "workers": 1, "threads": 2, "connections": 4, "wrk_threads": 1,
+         "seconds": 1.0, "warmup": 1.0, "rounds": 1}
+
+
+def prepare(size: int, tasks: int) -> tuple[list[str], list[int], str]:
+    """Seed every contender with `size` tenants; return the hosts, task ids and token."""
+    from bench.contenders.prepare import HOST, spread_slugs
+
+    args = ["--projects", "1", "--tasks", str(tasks), "--tenants", str(size if size > 1 else 0)]
+    seen = {name: json.loads(contender_command(name, *args).strip().splitlines()[-1]) for name in CONTENDERS}
+    if any(data != seen["on"] for data in seen.values()):
+        raise RuntimeError(f"contenders were seeded differently: {seen}")
+    hosts = [HOST] if size == 1 else [f"{slug}.localhost" for slug in spread_slugs(size)]
+    return hosts, seen["on"]["task_ids"], seen["on"]["token"]
+
+
+def check_answers(servers: dict[str, Server], host: str, task_id: int, token: str) -> None:
+    """Fail unless every contender serves a read and accepts a write of the same task."""
+    import urllib.request
+
+    headers = {"Host": host, "Authorization": f"Token {token}", "Content-Type": "application/json"}
+    for name, server in servers.items():
+        status, _ = server.get(f"/api/tasks/{task_id}/", headers)
+        request = urllib.request.Request(f"{server.url}/api/tasks/{task_id}/", data=b'{"title": "checked"}',
+                                         headers=headers, method="PATCH")
+        with urllib.request.urlopen(request, timeout=30) as response:
+            written = response.status
+        if (status, written) != (200, 200):
+            raise RuntimeError(f"{name} answered GET {status}, PATCH {written}")
+
+
+def server_connections() -> int:
+    """Return the server connections to Tessera's tenant databases on server a (primary + replica, largest)."""
+    import psycopg2
+    from django.conf import settings
+
+    from core.dbservers import configured_servers
+
+    config = configured_servers()["a"]
+    counts = []
+    for endpoint in (config.primary, *config.replicas):
+        conn = psycopg2.connect(host=endpoint.host, port=endpoint.port, user=config.user,
+                                password=config.password, dbname="postgres")
+        try:
+            with conn.cursor() as cursor:
+                cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE starts_with(datname, %s)",
+                               [settings.TENANT_DB_NAME_PREFIX])
+                counts.append(int(cursor.fetchone()[0]))
+        finally:
+            conn.close()
+    return max(counts)
+
+
+def run_size(size: int, opts: dict[str, Any]) -> dict[str, Any]:
+    """Serve `size` tenants with every contender; return per-contender medians, errors and peaks."""
+    hosts, task_ids, token = prepare(size, int(opts["tasks"]))
+    servers = {name: Server(f"spread-{name}", settings, server_port(index), int(opts["workers"]),
+                            int(opts["threads"])) for index, (name, (_, settings)) in enumerate(CONTENDERS.items())}
+    samples: dict[str, list[load.LoadResult]] = {name: [] for name in servers}
+    peak = [0]
+    try:
+        for server in servers.values():
+            start(server)
+        check_answers(servers, hosts[0], task_ids[0], token)
+        with load.scratch_dir() as scratch:
+            targets = [(host, f"/api/tasks/{pk}/") for host in hosts for pk in task_ids]
+            script = load.write_script(targets, token, Path(scratch), write_share=WRITE_SHARE)
+            names = list(servers)
+            for name in names:
+                samples[name].append(wrk(servers[name], script, opts, opts["warmup"], peak if name == "on" else None))
+            for round_no in range(int(opts["rounds"])):
+                for name in names[round_no % 3:] + names[:round_no % 3]:
+                    samples[name].append(wrk(servers[name], script, opts, opts["seconds"],
+                                             peak if name == "on" else None))
+                    print(f"  {size} tenants, round {round_no + 1} {name}: {samples[name][-1].rps:.0f} req/s",
+                          flush=True)
+    finally:
+        for server in servers.values():
+            server.stop()
+        for name in CONTENDERS:
+            contender_command(name, "--drop")
+    return {"max_server_connections": peak[0], **{name: summarise(rounds) for name, rounds in samples.items()}}
+
+
+def start(server: Server, attempts: int = 3) -> None:
+    """Start `server`, on a further port when its own is taken (this checkout's ports lie in the
+    ephemeral range, so an outgoing connection of the load can hold one for a while)."""
+    for attempt in range(attempts):
+        try:
+            server.start()
+            return
+        except RuntimeError:
+            if attempt == attempts - 1:
+                raise
+            server.port += 10
+
+
+def wrk(server: Server, script: Path, opts: dict[str, Any], seconds: float, peak: list[int] | None,
+        ) -> load.LoadResult:
+    """Run wrk once against `server`; sample the server connections meanwhile when `peak` is given."""
+    done = threading.Event()
+
+    def watch() -> None:
+        while not done.is_set():
+            peak[0] = max(peak[0], server_connections())  # type: ignore[index]
+            time.sleep(0.25)
+
+    watcher = threading.Thread(target=watch) if peak is not None else None
+    if watcher:
+        watcher.start()
+    try:
+        return load.run_wrk(server.url, script, seconds=seconds, connections=int(opts["connections"]),
+                            threads=int(opts["wrk_threads"]))
+    finally:
+        done.set()
+        if watcher:
+            watcher.join()
+
+
+def summarise(rounds: list[load.LoadResult]) -> dict[str, float]:
+    measured = rounds[1:]  # the first is the warm-up
+    return {"rps": statistics.median(r.rps for r in measured), "p50_ms": statistics.median(r.p50_ms for r in measured),
+            "p99_ms": statistics.median(r.p99_ms for r in measured),
+            "errors": sum(r.non_2xx + r.socket_errors for r in rounds)}
+
+
+def report(results: dict[int, dict[str, Any]], opts: dict[str, Any]) -> None:
+    from django.conf import settings
+
+    sizes = sorted(results)
+    one, many = results[sizes[0]], results[sizes[-1]]
+    summary = {
+        "ratio_spread_vs_one": many["on"]["rps"] / one["on"]["rps"],
+        "ratio_vs_django_tenants": many["on"]["rps"] / many["dt"]["rps"],
+        "max_server_connections": max(r["max_server_connections"] for r in results.values()),
+        "server_connection_cap": int(settings.TENANT_SERVER_CONNECTIONS_MAX),
+        "errors": sum(r[name]["errors"] for r in results.values() for name in CONTENDERS),
+    }
+    rows = [(str(size), CONTENDERS[name][0], f"{r[name]['rps']:.0f}", f"{r[name]['p50_ms']:.1f}",
+             f"{r[name]['p99_ms']:.1f}", str(r[name]["errors"]),
+             str(r["max_server_connections"]) if name == "on" else "")
+            for size, r in sorted(results.items()) for name in CONTENDERS]
+    print_table(f"80/20 read/write spread over N tenants: median of {int(opts['rounds'])} rounds of "
+                f"{opts['seconds']:.0f} s, gunicorn {int(opts['workers'])}x{int(opts['threads'])}", rows,
+                ("tenants", "contender", "req/s", "p50 ms", "p99 ms", "errors", "server conns"))
+    print("\n" + ", ".join(f"{key} {value:.3f}" if isinstance(value, float) else f"{key} {value}"
+                           for key, value in summary.items()))
+    path = write_result("tenant_spread", {**summary, "options": opts,
+                                          "results": {str(size): r for size, r in results.items()}})
+    print(f"written {path}")
+
+
+def main() -> None:
+    _, opts = sized_options(FULL, QUICK, argparse.ArgumentParser(description=__doc__))
+    setup_django("bench.contenders.settings_on")  # this process only samples connections
+    load.ensure_wrk()
+    results = {}
+    for size in (int(s) for s in str(opts["sizes"]).split(",")):
+        started = time.monotonic()
+        results[size] = run_size(size, opts)
+        print(f"  {size} tenants done in {time.monotonic() - started:.0f} s", flush=True)
+    report(results, opts)
+
+
+if __name__ == "__main__":
+    main()
