@@ -43,8 +43,11 @@ status:
 test: services lint typecheck
 	$(PY) -m pytest
 
+# ruff (style), lint-imports (the layering contracts in setup.cfg), vulture (dead code; pyproject.toml).
 lint: install
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
+	$(VENV)/bin/vulture
 
 BENCH_STAMP := $(VENV)/.bench-stamp
 
