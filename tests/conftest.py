@@ -23,6 +23,16 @@ from psycopg2 import sql
 from routers.spec import TenantSpec
 
 ROOT = Path(__file__).resolve().parents[1]
+# Suites marked by where they live, so `-m "not reliability"` or `-m bench` select them.
+MARKED_DIRECTORIES = {"reliability": pytest.mark.reliability, "bench": pytest.mark.bench}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark the reliability and bench suites by their directory."""
+    for item in items:
+        parts = item.path.relative_to(ROOT).parts
+        if len(parts) > 1 and parts[0] == "tests" and parts[1] in MARKED_DIRECTORIES:
+            item.add_marker(MARKED_DIRECTORIES[parts[1]])
 
 
 def _maintenance_connection() -> psycopg2.extensions.connection:
