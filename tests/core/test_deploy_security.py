@@ -8,11 +8,7 @@ import secrets
 import subprocess
 import sys
 
-import pytest
-
 from tests.conftest import ROOT
-
-pytestmark = pytest.mark.unit
 
 # The variables a production deployment must set; everything else keeps its default.
 PRODUCTION_ENV = {"DJANGO_SETTINGS_MODULE": "core.settings.production",
