@@ -5,10 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-import psycopg2
-from django.conf import settings
-
 from core.errors import ApiError
+from core.pgconnect import connect_alias
 
 RUN_LOCK = (0x7E5, 1)  # on the control database, held by the coordinator for the whole run
 DATABASE_LOCK = 0x7E55  # on each tenant database, held while it migrates
@@ -22,10 +20,7 @@ class RunInProgress(ApiError):
 @contextmanager
 def fleet_lock() -> Iterator[None]:
     """Hold the global run lock on a dedicated control connection, or refuse clearly."""
-    db = settings.DATABASES["default"]
-    conn = psycopg2.connect(host=db["HOST"], port=db["PORT"] or 5432, user=db["USER"], password=db["PASSWORD"],
-                            dbname=db["NAME"], application_name="tessera-migrate-lock")
-    conn.autocommit = True
+    conn = connect_alias("default", application_name="tessera-migrate-lock")
     try:
         with conn.cursor() as cursor:
             cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", RUN_LOCK)

@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import psycopg2
-from django.conf import settings
 from psycopg2.extensions import connection as PgConnection
 
 from core.dbservers import configured_servers
@@ -59,10 +58,7 @@ def template_target(server: str) -> Target:
 def connect(target: Target, **extra: Any) -> PgConnection:
     """Open a direct connection (never through a pooler) to `target`'s database."""
     server = configured_servers()[target.server]
-    params: dict[str, Any] = {**dict(server.options), "connect_timeout": settings.DB_CONNECT_TIMEOUT,
-                              "application_name": "tessera-migrate", **extra}
-    return psycopg2.connect(host=server.primary.host, port=server.primary.port, user=server.user,
-                            password=server.password, dbname=target.database, **params)
+    return server.connect(target.database, application_name="tessera-migrate", autocommit=False, **extra)
 
 
 def applied_migrations(target: Target) -> frozenset[tuple[str, str]]:
