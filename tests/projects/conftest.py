@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -80,10 +79,3 @@ def product(tenants: dict[str, TenantSpec], control_db: None) -> dict[str, Tenan
 
 def as_user(world: TenantWorld, who: str, tenant: str | None = None) -> TenantClient:
     return TenantClient(tenant or world.spec.slug, world.tokens.get(who))
-
-
-def unused_loopback_port() -> int:
-    """Return a loopback port nothing listens on (a dead Redis or broker address)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
