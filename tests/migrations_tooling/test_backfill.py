@@ -8,9 +8,9 @@ from core.backfills import Backfill
 from migrations_tooling.backfill import REGISTRY, register, run_backfill
 from migrations_tooling.models import BackfillRecord
 from projects.backfills import BACKFILLS
-from projects.factories import TaskFactory
 from projects.models import Task
 from routers import tenant_context
+from tests.factories import TaskFactory
 from tests.projects.conftest import TenantWorld
 
 

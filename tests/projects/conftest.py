@@ -9,11 +9,10 @@ import pytest
 from django.test import Client
 from rest_framework.authtoken.models import Token
 
-from projects.factories import MembershipFactory, ProjectFactory, TaskFactory, UserFactory
 from projects.models import Project, Role
 from routers import TenantSpec, tenant_context
 from tenants import services
-from tenants.models import Tenant
+from tests.factories import MembershipFactory, ProjectFactory, TaskFactory, TenantFactory, UserFactory
 
 
 @dataclass
@@ -72,8 +71,7 @@ def product(tenants: dict[str, TenantSpec], control_db: None) -> dict[str, Tenan
     """alpha (server a, replica) and beta (server b), active in the control plane, with users."""
     services.servers_sync()
     for spec in tenants.values():
-        Tenant.objects.create(slug=spec.slug, name=spec.slug, server_id=spec.server, database=spec.database,
-                              admin_email=f"admin@{spec.slug}.test", status="active")
+        TenantFactory.for_spec(spec)
     return {slug: _populate(spec) for slug, spec in tenants.items()}
 
 

@@ -10,10 +10,10 @@ from contextlib import contextmanager
 from typing import Any
 
 from core.celery import app
-from projects.factories import TaskFactory
 from projects.models import Export
 from routers import tenant_context
 from tests.conftest import free_port
+from tests.factories import TaskFactory
 from tests.projects.conftest import TenantClient, TenantWorld, as_user
 
 

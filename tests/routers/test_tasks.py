@@ -13,8 +13,8 @@ from core.logging import request_id_var
 from projects.models import Project
 from routers import TenantContextMissing, TenantSpec, consistency, tenant_context
 from tenants import services
-from tenants.models import Tenant
 from tests.conftest import ROOT
+from tests.factories import TenantFactory
 from tests.fleetapp.tasks import read_project_by_key
 from tests.routers.helpers import replay_paused
 
@@ -25,8 +25,7 @@ WORKER_LOG = ROOT / ".local" / "log" / "test-worker.log"
 def alpha(tenants: dict[str, TenantSpec], control_db: None) -> TenantSpec:
     services.servers_sync()
     spec = tenants["alpha"]  # server a: has a streaming replica
-    Tenant.objects.create(slug=spec.slug, name=spec.slug, server_id=spec.server, database=spec.database,
-                          admin_email="admin@alpha.test", status="active")
+    TenantFactory.for_spec(spec)
     return spec
 
 
