@@ -7,7 +7,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install services run stop down status shell test test-fast lint typecheck bench reliability clean
+.PHONY: install services run stop down status shell test test-fast lint typecheck bench reliability clean manage
 
 $(STAMP): setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,11 @@ run: services
 	$(PY) manage.py bootstrap_demo
 	$(PY) -m infra.local serve --settings core.settings.local
 	@$(PY) manage.py bootstrap_demo --summary
+
+# ARGS: a management command and its options, run in the virtualenv against the local services,
+# e.g. `make manage ARGS="migrate_tenants --plan"`.
+manage: services
+	$(PY) manage.py $(ARGS)
 
 stop:
 	$(PY) -m infra.local stop-app

@@ -7,14 +7,17 @@ import json
 import os
 import platform
 import statistics
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-# Smoke tests point this elsewhere so they never overwrite the published results.
-RESULTS = Path(os.environ.get("BENCH_RESULTS_DIR", str(ROOT / "bench" / "results")))
+PUBLISHED = ROOT / "bench" / "results"
+QUICK = PUBLISHED / "quick"  # smoke figures (gitignored): --quick never overwrites the published results
+RESULTS = Path(os.environ.get("BENCH_RESULTS_DIR") or (QUICK if "--quick" in sys.argv else PUBLISHED))
+_tables: list[dict[str, Any]] = []  # what this process printed, saved with its result
 
 
 def sized_options(full: dict[str, Any], quick: dict[str, Any], parser: argparse.ArgumentParser | None = None,
@@ -82,12 +85,14 @@ def _proc_field(path: str, name: str) -> str:
 def write_result(name: str, payload: dict[str, object]) -> Path:
     RESULTS.mkdir(parents=True, exist_ok=True)
     path = RESULTS / f"{name}.json"
-    path.write_text(json.dumps({"benchmark": name, "machine": machine(), **payload}, indent=2) + "\n")
+    document = {"benchmark": name, "machine": machine(), **payload, "tables": _tables}
+    path.write_text(json.dumps(document, indent=2, default=str) + "\n")
     return path
 
 
 def print_table(title: str, rows: list[tuple[str, ...]], headers: tuple[str, ...]) -> None:
     """Print an aligned table, or a Markdown one (for docs/benchmarks.md) when BENCH_MARKDOWN=1."""
+    _tables.append({"title": title, "headers": list(headers), "rows": [[str(c) for c in row] for row in rows]})
     if os.environ.get("BENCH_MARKDOWN") == "1":
         print(f"\n**{title}**\n")
         for cells in (headers, tuple("---" for _ in headers), *rows):

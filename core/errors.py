@@ -14,7 +14,8 @@ from typing import Any
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig
 from django.db import InterfaceError, OperationalError
-from django.http import Http404, HttpRequest, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.views import csrf, defaults
 from rest_framework import exceptions as drf_exceptions
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
@@ -136,17 +137,29 @@ def _auth_headers(exc: drf_exceptions.APIException, context: dict[str, Any]) -> 
 
 
 # --- Views for errors raised outside DRF --------------------------------------
+# JSON everywhere but the Django admin, whose users are people in a browser.
+
+ADMIN_PREFIX = "/admin/"
+
+
+def _in_admin(request: HttpRequest) -> bool:
+    return request.path.startswith(ADMIN_PREFIX)
+
 
 def bad_request(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
     return known_error_response(exception) or json_error(400, "bad_request",
                                                         "The request could not be understood.")
 
 
-def permission_denied(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
+def permission_denied(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    if _in_admin(request):
+        return defaults.permission_denied(request, exception or DjangoPermissionDenied())
     return json_error(403, "permission_denied", "You do not have permission to do this.")
 
 
-def page_not_found(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
+def page_not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    if _in_admin(request):
+        return defaults.page_not_found(request, exception or Http404())
     return json_error(404, "not_found", "Not found.")
 
 
@@ -156,5 +169,7 @@ def server_error(request: HttpRequest) -> JsonResponse:
                                                                 "An internal error occurred.")
 
 
-def csrf_failure(request: HttpRequest, reason: str = "") -> JsonResponse:
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    if _in_admin(request):
+        return csrf.csrf_failure(request, reason)
     return json_error(403, "csrf_failed", "CSRF verification failed.")

@@ -58,6 +58,14 @@ def tenant_leaves(loader: MigrationLoader) -> list[tuple[str, str]]:
     return [key for key in loader.graph.leaf_nodes() if plane_of(key[0]) in TENANT_PLANES]
 
 
+UNAPPLIED = " (unapplied)"
+
+
+def migration_key(migration: Any, *, backwards: bool = False) -> str:
+    """Return how plans and the ledger name a migration applied ("app.name") or unapplied."""
+    return f"{migration.app_label}.{migration.name}" + (UNAPPLIED if backwards else "")
+
+
 @dataclass(frozen=True)
 class Plan:
     """The pending migrations of one database state, with their SQL."""
@@ -97,6 +105,17 @@ class FleetExecutor(MigrationExecutor):
         self.loader.connection = connection
         # django-stubs types the loader's dict with graph nodes; Django stores the recorder's rows.
         self.loader.applied_migrations = self.recorder.applied_migrations()  # type: ignore[assignment]
+
+    @classmethod
+    def offline(cls, applied: Iterable[tuple[str, str]]) -> FleetExecutor:
+        """Return an executor that plans from `applied` without a connection (it cannot migrate)."""
+        executor = cls.__new__(cls)
+        executor.connection = None  # type: ignore[assignment]
+        executor.recorder = None  # type: ignore[assignment]
+        executor.progress_callback = None
+        executor.loader = copy.copy(project_loader())
+        executor.loader.applied_migrations = dict.fromkeys(applied)  # type: ignore[assignment]
+        return executor
 
     def applied_key(self) -> frozenset[tuple[str, str]]:
         return frozenset(self.loader.applied_migrations)

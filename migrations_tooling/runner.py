@@ -25,6 +25,7 @@ from django.db import close_old_connections, connections
 from django.utils import timezone
 
 from core.dbservers import configured_servers
+from core.errors import ApiError
 from migrations_tooling import lint as linting
 from migrations_tooling.control import CONTROL, control_target, migrate_control
 from migrations_tooling.locks import RunInProgress, fleet_lock
@@ -33,6 +34,7 @@ from migrations_tooling.planning import FleetPlan, plan_fleet
 from migrations_tooling.pool import MigrationPool
 from migrations_tooling.state import TEMPLATE, Target, template_target
 from migrations_tooling.template_refresh import refresh_template
+from migrations_tooling.version import code_version
 from migrations_tooling.worker import migrate_database
 from tenants.models import Tenant, TenantStatus
 
@@ -50,6 +52,15 @@ class RunOptions:
     canary: int = 0
     continue_on_error: bool = False
     allow_unsafe: bool = False
+    allow_unknown: bool = False  # run although databases hold migrations the code does not know
+    target: list[str] = field(default_factory=list)  # [app_label, migration_name]: forwards or backwards to it
+    fake: bool = False  # record the migrations as applied (or unapplied) without running them
+    code_version: str = ""  # the planning process's migration code (checked by whoever executes the run)
+
+    @property
+    def executor_only(self) -> bool:
+        """Say whether databases go through Django's executor (a target or --fake), not replayed SQL."""
+        return bool(self.target or self.fake)
 
     @classmethod
     def of(cls, run: MigrationRun) -> RunOptions:
@@ -58,8 +69,37 @@ class RunOptions:
         return cls(**{key: value for key, value in run.options.items() if key in names})
 
 
+class UnknownTenants(ApiError):
+    status_code = 400
+    code = "unknown_tenants"
+
+
+def _tenants() -> Any:
+    """Return the migratable tenants, read on the control primary: a lagging replica would miss new ones."""
+    return Tenant.objects.using("default").filter(status__in=MIGRATABLE)
+
+
+def check_selection(options: RunOptions) -> None:
+    """Raise UnknownTenants when a slug in `tenants` or `exclude` names no migratable tenant."""
+    named = set(options.tenants) | set(options.exclude)
+    if not named:
+        return
+    known = set(_tenants().filter(slug__in=named).values_list("slug", flat=True))
+    if missing := sorted(named - known):
+        raise UnknownTenants(f"Unknown or not migratable tenant(s): {', '.join(missing)}.")
+
+
+def fleet_targets(options: RunOptions) -> list[Target]:
+    """Return every database a run with `options` covers but the control plane (templates first).
+
+    Templates follow the code: a run to a target migration or with --fake leaves them alone.
+    """
+    templates = [] if options.executor_only else [template_target(server) for server in configured_servers()]
+    return templates + select_targets(options)
+
+
 def select_targets(options: RunOptions) -> list[Target]:
-    tenants = Tenant.objects.filter(status__in=MIGRATABLE).order_by("slug")
+    tenants = _tenants().order_by("slug")
     if options.tenants:
         tenants = tenants.filter(slug__in=options.tenants)
     if options.exclude:
@@ -68,6 +108,9 @@ def select_targets(options: RunOptions) -> list[Target]:
 
 
 def start_run(options: RunOptions, *, requested_by: str = "") -> MigrationRun:
+    check_selection(options)
+    if not options.code_version:
+        options = dataclasses.replace(options, code_version=code_version())
     return MigrationRun.objects.create(options=asdict(options), requested_by=requested_by)
 
 
@@ -104,22 +147,32 @@ def execute(run_id: int, *, progress: Progress | None = None) -> MigrationRun:
 
 
 def _execute(run: MigrationRun, options: RunOptions, notify: Progress) -> tuple[str, str]:
+    if options.code_version and options.code_version != (version := code_version()):
+        return RunStatus.FAILED, (f"this process's migration code ({version}) is not the code run {run.pk} was "
+                                  f"planned with ({options.code_version}); deploy the same code to every "
+                                  "worker, then resume the run")
     fresh = not run.records.exists()
     todo = [] if fresh else list(run.records.filter(status__in=UNFINISHED).order_by("id"))
-    if fresh:
-        targets = [template_target(server) for server in configured_servers()] + select_targets(options)
-    else:
-        targets = [_target(r) for r in todo if r.database_label != CONTROL]
-    fleet = plan_fleet(targets, control=fresh or any(r.database_label == CONTROL for r in todo))
-    findings = linting.lint(fleet.plans())
-    MigrationRun.objects.filter(pk=run.pk).update(lint=[f.as_dict() for f in findings])
+    targets = fleet_targets(options) if fresh else [_target(r) for r in todo if r.database_label != CONTROL]
+    fleet = plan_fleet(targets, control=fresh or any(r.database_label == CONTROL for r in todo),
+                       to=target_key(options))
+    # A run to a target migration goes through Django's executor, which writes the SQL as it runs: there
+    # is none to lint beforehand (--plan --sql shows it).
+    findings = [] if options.target else linting.lint(fleet.plans())
+    MigrationRun.objects.filter(pk=run.pk).update(lint=[f.as_dict() for f in findings] + fleet.mismatch_notes())
     blocking = [f for f in findings if f.blocking]
     if blocking and not options.allow_unsafe:
         names = ", ".join(sorted({f"{f.migration} ({f.code})" for f in blocking}))
         return RunStatus.REFUSED, f"unsafe migrations refused (use --allow-unsafe): {names}"
+    mismatch = fleet.mismatch()
+    notify({"event": "mismatch", **mismatch.as_dict()})
+    if mismatch.unknown and not options.allow_unknown:
+        return RunStatus.REFUSED, (f"{len(mismatch.unknown)} database(s) hold migrations unknown to this code: "
+                                   f"{', '.join(mismatch.unknown[:20])} (deploy the code that has them, or "
+                                   "use --allow-unknown-migrations)")
     if fresh:
         todo = _record_states(run, fleet)
-    ledger = Ledger(run, fleet, notify)
+    ledger = Ledger(run, fleet, notify, options)
     control = [r for r in todo if r.database_label == CONTROL]
     if control and not ledger.control(control[0]):
         return RunStatus.FAILED, "the control plane failed to migrate; tenant databases were not started"
@@ -129,6 +182,7 @@ def _execute(run: MigrationRun, options: RunOptions, notify: Progress) -> tuple[
     in_canary = {r.pk for r in canary}
     rest = [r for r in rest if r.pk not in in_canary]
     notify({"event": "start", "total": len(canary) + len(rest),
+            "templates": sum(r.database_label.startswith("template:") for r in rest),
             "skipped": run.records.filter(status=RecordStatus.SKIPPED).count()})
     with MigrationPool(ledger.migrate, options.parallel, on_start=ledger.started, on_done=ledger.finished) as pool:
         if canary and not pool.run(canary, stop_on_failure=True):
@@ -138,6 +192,14 @@ def _execute(run: MigrationRun, options: RunOptions, notify: Progress) -> tuple[
     if not ok or failed:
         return RunStatus.FAILED, f"{len(failed)} database(s) failed: {', '.join(failed[:20])}"
     return RunStatus.DONE, ""
+
+
+def target_key(options: RunOptions) -> Any:
+    """Return the executor's target for `options.target`: (app, name), (app, None) for zero, or None."""
+    if not options.target:
+        return None
+    app, name = options.target
+    return (app, None if name == "zero" else name)
 
 
 def _target(record: MigrationRecord) -> Target:
@@ -168,20 +230,22 @@ def _failed(run: MigrationRun) -> list[str]:
 class Ledger:
     """Migrate records and keep the ledger current: running when started, the result when finished."""
 
-    def __init__(self, run: MigrationRun, fleet: FleetPlan, notify: Progress) -> None:
-        self.run, self.fleet, self.notify = run, fleet, notify
+    def __init__(self, run: MigrationRun, fleet: FleetPlan, notify: Progress, options: RunOptions) -> None:
+        self.run, self.fleet, self.notify, self.options = run, fleet, notify, options
         self.rebuild = {s.target.label for s in fleet.states if s.rebuild}
         self.applied = {s.target.label: s.applied for s in fleet.states if not s.error}
 
     def control(self, record: MigrationRecord) -> bool:
         self.started([record])
-        result = migrate_control()
+        result = migrate_control(to=target_key(self.options), fake=self.options.fake)
         self.finished([(record, result)])
         self.notify({"event": "control", "applied": result.get("applied", [])})
         return bool(result["status"] == "done")
 
     def migrate(self, record: MigrationRecord) -> dict[str, Any]:
         target = _target(record)
+        if self.options.executor_only:
+            return migrate_database(target, self.fleet.book, to=target_key(self.options), fake=self.options.fake)
         if target.kind == TEMPLATE:
             return refresh_template(target, self.fleet.book, rebuild=target.label in self.rebuild,
                                     applied=self.applied.get(target.label))

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db.models import Count, Q, QuerySet
+
 from core.dbservers import configured_servers
 from migrations_tooling.control import control_state
-from migrations_tooling.models import MigrationRun
+from migrations_tooling.models import MigrationRun, RecordStatus
 from migrations_tooling.runner import RunOptions, select_targets
 from migrations_tooling.state import DatabaseState, fleet_state, template_target
 
@@ -32,8 +34,17 @@ def drift_report(*, tenants: list[str] | None = None, exclude: list[str] | None 
     return {"checked": len(states), "drifted": len(entries), "databases": entries}
 
 
+def run_list() -> QuerySet[MigrationRun]:
+    """Return the runs with their per-status record counts (one query for a whole page)."""
+    counts = {f"count_{status}": Count("records", filter=Q(records__status=status)) for status in RecordStatus.values}
+    return MigrationRun.objects.using("default").annotate(**counts)
+
+
 def run_counts(run: MigrationRun) -> dict[str, int]:
     """Return the number of the run's databases per status."""
+    if hasattr(run, f"count_{RecordStatus.DONE}"):  # annotated by run_list
+        found = {status: getattr(run, f"count_{status}") for status in RecordStatus.values}
+        return {status: count for status, count in found.items() if count}
     counts: dict[str, int] = {}
     for status in run.records.values_list("status", flat=True):
         counts[status] = counts.get(status, 0) + 1

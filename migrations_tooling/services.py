@@ -12,7 +12,7 @@ from migrations_tooling.locks import run_lock_held
 from migrations_tooling.models import MigrationRun, RunStatus
 
 # Options a resume may change; the targets (tenants, exclude, canary) stay those of the run.
-RESUME_OVERRIDES = ("allow_unsafe", "parallel", "continue_on_error")
+RESUME_OVERRIDES = ("allow_unsafe", "allow_unknown", "parallel", "continue_on_error")
 
 
 class RunNotResumable(ApiError):

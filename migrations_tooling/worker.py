@@ -32,7 +32,7 @@ from django.core.management.sql import emit_post_migrate_signal
 from django.db import DatabaseError, connections, transaction
 
 from migrations_tooling.locks import DATABASE_LOCK
-from migrations_tooling.plans import MODEL_OPERATIONS, FleetExecutor, PlanBook, tenant_leaves
+from migrations_tooling.plans import MODEL_OPERATIONS, FleetExecutor, PlanBook, migration_key, tenant_leaves
 from migrations_tooling.replay import DatabaseBusy, replay
 from migrations_tooling.state import TEMPLATE, Target
 from routers import registry
@@ -43,9 +43,13 @@ BACKOFF_BASE_S, BACKOFF_CAP_S = 0.2, 5.0
 RETRYABLE = {"55P03": "lock timeout", "57014": "statement timeout"}
 
 
-def migrate_database(target: Target, plans: PlanBook,
-                     applied: frozenset[tuple[str, str]] | None = None) -> dict[str, Any]:
-    """Apply pending migrations to one database (whose applied set was `applied` at planning); report."""
+def migrate_database(target: Target, plans: PlanBook, applied: frozenset[tuple[str, str]] | None = None, *,
+                     to: tuple[str, str] | None = None, fake: bool = False) -> dict[str, Any]:
+    """Apply pending migrations to one database (whose applied set was `applied` at planning); report.
+
+    With `to`, migrate forwards or backwards to that migration; with `fake`,
+    only record the change. Both go through Django's executor.
+    """
     started = time.perf_counter()
     retries = int(settings.MIGRATE_LOCK_RETRIES)
     result: dict[str, Any] = {"label": target.label, "applied": [], "attempts": 0}
@@ -53,7 +57,8 @@ def migrate_database(target: Target, plans: PlanBook,
         for attempt in range(retries + 1):
             result["attempts"] = attempt + 1
             try:
-                result["applied"] = migrate_once(target, plans, applied)
+                result["applied"] = (execute(target, to=to, fake=fake) if to or fake
+                                     else migrate_once(target, plans, applied))
                 result["status"] = "done"
                 break
             except Exception as exc:
@@ -96,26 +101,37 @@ def migrate_once(target: Target, plans: PlanBook, applied: frozenset[tuple[str, 
     return list(plan.migrations)
 
 
-def execute(target: Target) -> list[str]:
-    """Apply pending migrations with Django's executor, in one transaction when all are atomic."""
+def execute(target: Target, *, to: tuple[str, str] | None = None, fake: bool = False) -> list[str]:
+    """Migrate with Django's executor (to the code's leaves, or forwards/backwards to `to`).
+
+    Everything runs in one transaction when all migrations are atomic; return
+    what was applied ("app.name") or unapplied (`migration_key(..., backwards=True)`).
+    """
     with direct_alias(target) as alias:
         connection = connections[alias]
         with transaction.atomic(using=alias):
             executor = _locked_executor(connection, transaction_lock=True)
-            leaves = tenant_leaves(executor.loader)
+            leaves = [to] if to else tenant_leaves(executor.loader)
             plan = executor.plan_to(leaves)
             atomic = all(migration.atomic for migration, _ in plan)
             if plan and atomic:
-                executor.migrate(leaves, plan=plan, state=executor.starting_state())
+                _migrate(executor, leaves, plan, fake)
         if plan and not atomic:
             # A migration refuses a transaction (e.g. CREATE INDEX CONCURRENTLY): a
             # session lock, released when the connection closes, covers the run.
             executor = _locked_executor(connection, transaction_lock=False)
             plan = executor.plan_to(leaves)
-            executor.migrate(leaves, plan=plan, state=executor.starting_state())
-        if any(isinstance(op, MODEL_OPERATIONS) for migration, _ in plan for op in migration.operations):
+            _migrate(executor, leaves, plan, fake)
+        if not fake and any(isinstance(op, MODEL_OPERATIONS) for migration, _ in plan for op in migration.operations):
             _emit_post_migrate(alias)  # outside the migration's transaction: its failure must not undo it
-        return [f"{migration.app_label}.{migration.name}" for migration, _ in plan]
+        return [migration_key(migration, backwards=backwards) for migration, backwards in plan]
+
+
+def _migrate(executor: FleetExecutor, leaves: list[tuple[str, str]], plan: list[tuple[Any, bool]],
+             fake: bool) -> None:
+    backwards = any(is_backwards for _, is_backwards in plan)
+    state = None if backwards else executor.starting_state()  # backwards: Django renders what it needs
+    executor.migrate(leaves, plan=plan, state=state, fake=fake)
 
 
 def _locked_executor(connection: Any, *, transaction_lock: bool) -> FleetExecutor:

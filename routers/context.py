@@ -2,7 +2,8 @@
 
 A `contextvars.ContextVar` follows the code that set it: each thread, each
 asyncio task and each Celery task has its own value, and nothing is stored on
-connection objects or thread-locals (see STYLE.md section 6).
+connection objects or thread-locals (state on the connection breaks under
+async code and transaction-pooling proxies).
 """
 
 from __future__ import annotations

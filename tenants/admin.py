@@ -63,7 +63,13 @@ class DomainInline(PrimaryReads, admin.TabularInline):
     extra = 0
 
 
-def _bulk(action: Any, verb: str) -> Any:
+admin.site.site_header = "Tessera platform administration"
+admin.site.site_title = "Tessera admin"
+admin.site.index_title = "Control plane"
+
+
+def _bulk(action: Any, verb: str, done_verb: str) -> Any:
+    """Return an admin action applying `action` to each selected tenant ("Suspend selected tenants")."""
     def run(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet[Tenant]) -> None:
         done = 0
         for tenant in queryset:
@@ -71,8 +77,9 @@ def _bulk(action: Any, verb: str) -> Any:
                 action(slug=tenant.slug)
                 done += 1
             except ApiError as exc:
-                modeladmin.message_user(request, f"{tenant.slug}: {exc.detail}", messages.WARNING)
-        modeladmin.message_user(request, f"{verb} {done} tenant(s).")
+                # The admin capitalises a message's first letter: a slug never starts one.
+                modeladmin.message_user(request, f"Tenant {tenant.slug}: {exc.detail}", messages.WARNING)
+        modeladmin.message_user(request, f"{done_verb} {done} tenant(s).")
     run.__name__ = f"{verb.lower()}_tenants"
     run.short_description = f"{verb} selected tenants"  # type: ignore[attr-defined]
     return run
@@ -86,8 +93,8 @@ class TenantAdmin(PrimaryReads, admin.ModelAdmin):
     readonly_fields = ["slug", "status", "server", "database", "admin_email", "error", "created_at",
                        "updated_at", "activated_at", "deleted_at"]
     inlines = [DomainInline]
-    actions = [_bulk(services.tenant_suspend, "Suspended"), _bulk(services.tenant_resume, "Resumed"),
-               _bulk(services.tenant_retry, "Retried")]
+    actions = [_bulk(services.tenant_suspend, "Suspend", "Suspended"),
+               _bulk(services.tenant_resume, "Resume", "Resumed"), _bulk(services.tenant_retry, "Retry", "Retried")]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # tenants are created through provisioning (API or create_tenant)
@@ -140,7 +147,8 @@ class DomainAdmin(PrimaryReads, admin.ModelAdmin):
 
 @admin.register(DatabaseServer)
 class DatabaseServerAdmin(PrimaryReads, admin.ModelAdmin):
-    list_display = ["name", "host", "port", "replicas", "pooled", "accepts_tenants", "configured"]
+    list_display = ["name", "host", "port", "tenant_count", "replicas", "replica_lag", "pooled", "accepts_tenants",
+                    "configured"]
     list_filter = ["accepts_tenants", "configured"]
     readonly_fields = ["name", "host", "port", "replicas", "pooled", "configured", "synced_at"]
 
@@ -149,6 +157,18 @@ class DatabaseServerAdmin(PrimaryReads, admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[DatabaseServer]:
+        return selectors.servers_with_counts().using(CONTROL)
+
+    @admin.display(description="tenants", ordering="live")
+    def tenant_count(self, obj: DatabaseServer) -> int:
+        return int(obj.live)  # type: ignore[attr-defined]
+
+    @admin.display(description="replica lag (s)")
+    def replica_lag(self, obj: DatabaseServer) -> str:
+        lags = selectors.replica_lags(server=obj.name, replicas=obj.replicas)
+        return ", ".join("unknown" if lag is None else f"{lag:.3f}" for lag in lags) or "-"
 
     def save_model(self, request: HttpRequest, obj: DatabaseServer, form: ModelForm, change: bool) -> None:
         services.server_update(name=obj.name, accepts_tenants=obj.accepts_tenants)

@@ -3,7 +3,8 @@
 Order of resolution: a custom domain (Domain table), then
 `<slug>.<TENANT_BASE_DOMAIN>`, then the `X-Tenant` header when
 `TENANT_HEADER_ENABLED`. Paths that are not tenant-scoped (the platform API,
-Django admin, health, API schema and docs) never get a tenant; every other
+Django admin, health, API schema, docs and ReDoc) never get a tenant, and the
+admin is not served on a tenant's host at all (404); every other
 `/api/` path must have one. Status rules: unknown, deleting or deleted 404
 `tenant_not_found`; suspended 403 `tenant_suspended`; provisioning 503
 `tenant_unavailable` with Retry-After; failed 503 `tenant_unavailable`
@@ -17,13 +18,13 @@ from collections.abc import Callable
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
-from core.errors import json_error
+from core.errors import ADMIN_PREFIX, json_error
 from routers import tenant_context
 from tenants import resolution
 from tenants.models import TenantStatus
 
 TENANT_PREFIX = "/api/"
-NON_TENANT_PREFIXES = ("/api/platform/", "/api/schema", "/api/docs")
+NON_TENANT_PREFIXES = ("/api/platform/", "/api/schema", "/api/docs", "/api/redoc")
 
 
 def is_tenant_path(path: str) -> bool:
@@ -37,6 +38,8 @@ class TenantMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.path.startswith(ADMIN_PREFIX) and _tenant_host(request):
+            return json_error(404, "not_found", "Not found.")  # the admin lives on the platform's host only
         if not is_tenant_path(request.path):
             return self.get_response(request)
         slug = _requested_slug(request)
@@ -68,6 +71,11 @@ def _requested_slug(request: HttpRequest) -> str | None:
     if slug is None and settings.TENANT_HEADER_ENABLED:
         slug = request.headers.get("X-Tenant", "").strip().lower() or None
     return slug
+
+
+def _tenant_host(request: HttpRequest) -> bool:
+    """Say whether the request's host names a tenant (its subdomain of the base domain, or a custom domain)."""
+    return _has_host(request) and resolution.slug_for_host(request.get_host().rsplit(":", 1)[0].lower()) is not None
 
 
 def _has_host(request: HttpRequest) -> bool:

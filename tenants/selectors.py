@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import datetime
 
 from django.contrib.postgres.aggregates import ArrayAgg
@@ -38,6 +39,14 @@ def tenant_list() -> QuerySet[Tenant]:
     return Tenant.objects.filter(LIVE).prefetch_related("domains").order_by("slug")
 
 
+def tenant_list_all() -> QuerySet[Tenant]:
+    """Return every tenant, deleted ones included (the platform list filters them: audit and support).
+
+    Read on the primary, like the admin: an operator lists what is, not what a replica replayed.
+    """
+    return Tenant.objects.using(CONTROL).prefetch_related("domains")
+
+
 def tenant_slug_for_domain(*, domain: str) -> str | None:
     return (Tenant.objects.filter(LIVE, domains__domain=domain)
             .values_list("slug", flat=True).first())
@@ -45,9 +54,24 @@ def tenant_slug_for_domain(*, domain: str) -> str | None:
 
 def server_loads() -> dict[str, int]:
     """Return live tenant counts per configured server."""
-    rows = DatabaseServer.objects.filter(configured=True).annotate(
-        live=Count("tenants", filter=~Q(tenants__status=TenantStatus.DELETED)))
-    return {row.name: row.live for row in rows}
+    rows = servers_with_counts().filter(configured=True)
+    return {row.name: row.live for row in rows}  # type: ignore[attr-defined]  # annotated
+
+
+def servers_with_counts() -> QuerySet[DatabaseServer]:
+    """Return every server with its live tenant count as `live` (one query)."""
+    return DatabaseServer.objects.annotate(live=Count("tenants", filter=~Q(tenants__status=TenantStatus.DELETED)))
+
+
+def replica_lags(*, server: str, replicas: int) -> list[float | None]:
+    """Return each replica's replay lag in seconds (None: unknown, failed or cut off from its primary)."""
+    from routers import probes
+
+    lags: list[float | None] = []
+    for index in range(replicas):
+        status = probes.probe(server, index)
+        lags.append(None if status is None or not math.isfinite(status.lag_seconds) else round(status.lag_seconds, 3))
+    return lags
 
 
 def placement_candidates() -> QuerySet[DatabaseServer]:

@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "corsheaders",
+    "drf_spectacular_sidecar",  # Swagger UI and ReDoc served locally: /api/docs/ works offline
     "core",
     "routers",
     "tenants",
@@ -250,7 +251,7 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_CLASSES": ["projects.api.throttles.TenantRateThrottle",
                                  "projects.api.throttles.TenantUserRateThrottle",
                                  "projects.api.throttles.TenantAnonRateThrottle"],
-    "DEFAULT_PAGINATION_CLASS": "projects.api.pagination.IdCursorPagination",
+    "DEFAULT_PAGINATION_CLASS": "core.pagination.IdCursorPagination",
     "PAGE_SIZE": 50,
 }
 # Per-tenant rate limits (DRF throttles on the Redis cache; keys are tenant-scoped).
@@ -269,6 +270,9 @@ SPECTACULAR_SETTINGS = {
                              "projects.api.schema.tenant_contract"],
     "ENUM_NAME_OVERRIDES": {"TaskStatusEnum": "projects.models.TaskStatus"},
     "SWAGGER_UI_SETTINGS": {"persistAuthorization": True},
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 # --- CORS (docs/tenants.md, "Browser front ends") ---------------------------------

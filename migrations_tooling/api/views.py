@@ -14,7 +14,9 @@ from rest_framework.response import Response
 from rest_framework.viewsets import ViewSet
 
 from core.errors import ApiError
+from core.pagination import filtered_page
 from migrations_tooling import runner, selectors, services
+from migrations_tooling.api import filters
 from migrations_tooling.models import MigrationRecord, MigrationRun
 from tenants.api.permissions import IsPlatformAdmin
 
@@ -30,6 +32,8 @@ class RunRequestSerializer(serializers.Serializer):
     canary = serializers.IntegerField(min_value=0, default=0)
     continue_on_error = serializers.BooleanField(default=False)
     allow_unsafe = serializers.BooleanField(default=False)
+    allow_unknown = serializers.BooleanField(default=False, help_text="run although databases hold migrations "
+                                                                      "this code does not know")
 
 
 class ResumeRequestSerializer(serializers.Serializer):
@@ -38,6 +42,7 @@ class ResumeRequestSerializer(serializers.Serializer):
     parallel = serializers.IntegerField(min_value=1, max_value=32, required=False)
     continue_on_error = serializers.BooleanField(required=False)
     allow_unsafe = serializers.BooleanField(required=False)
+    allow_unknown = serializers.BooleanField(required=False)
 
 
 class DriftEntrySerializer(serializers.Serializer):
@@ -87,11 +92,12 @@ def _queue(run: MigrationRun) -> None:
 @extend_schema(tags=["platform"])
 class MigrationRunViewSet(ViewSet):
     permission_classes = [IsPlatformAdmin]
+    search_fields = ["requested_by", "error"]
+    pagination_class = filters.RunPagination
 
-    @extend_schema(responses=RunSerializer(many=True))
+    @extend_schema(parameters=filters.PARAMETERS, responses=RunSerializer(many=True))
     def list(self, request: Request) -> Response:
-        runs = MigrationRun.objects.using("default").order_by("-id")[:100]
-        return Response(RunSerializer(runs, many=True).data)
+        return filtered_page(request, self, selectors.run_list(), filters.RunFilter, RunSerializer)
 
     @extend_schema(request=RunRequestSerializer, responses={202: RunSerializer})
     def create(self, request: Request) -> Response:

@@ -36,7 +36,7 @@ ERRORS: dict[str, tuple[str, list[str]]] = {
     "403": ("Not allowed, or the tenant is suspended.", ["permission_denied", "tenant_suspended"]),
     "404": ("No such object (another tenant's ids included), or no such tenant.",
             ["not_found", "tenant_not_found"]),
-    "429": ("Rate limit of the tenant or user reached; see Retry-After.", ["throttled"]),
+    "429": ("Rate limit reached (tenant, user or sign-in attempts); see Retry-After.", ["throttled"]),
     "503": ("The tenant is still provisioning, or the task queue is down; see Retry-After.",
             ["tenant_unavailable", "queue_unavailable"]),
 }
@@ -55,7 +55,8 @@ def tenant_contract(result: dict[str, Any], generator: Any, request: Any, public
         for operation in operations.values():
             if tenant:
                 operation["security"] = [{**req, TENANT_SCHEME: []} for req in operation.get("security") or [{}]]
-            for status in _error_statuses(operation, tenant=tenant):
+            signs_in = ["401", "429"] if path.endswith(SIGN_IN_SUFFIX) else []  # wrong password, guessing
+            for status in _error_statuses(operation, tenant=tenant) + signs_in:
                 operation["responses"].setdefault(status, _response(status))
     return result
 
@@ -70,9 +71,16 @@ def _error_statuses(operation: dict[str, Any], *, tenant: bool) -> list[str]:
     return statuses + (["429", "503"] if tenant else [])
 
 
+VALIDATION_EXAMPLE = {"code": "validation_error", "detail": "name: This field is required.",
+                      "fields": {"name": ["This field is required."]}}
+SIGN_IN_SUFFIX = "/auth/token/"
+
+
 def _response(status: str) -> dict[str, Any]:
     description, codes = ERRORS[status]
-    examples = {code: {"value": {"code": code, "detail": "..."}} for code in codes}
+    examples: dict[str, dict[str, Any]] = {code: {"value": {"code": code, "detail": "..."}} for code in codes}
+    if "validation_error" in examples:
+        examples["validation_error"] = {"value": VALIDATION_EXAMPLE}
     return {"description": description, "content": {"application/json": {"schema": ERROR_REF, "examples": examples}}}
 
 

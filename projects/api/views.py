@@ -23,10 +23,11 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.viewsets import GenericViewSet, ModelViewSet
 
+from core.pagination import IdCursorPagination
 from projects import selectors, services
 from projects.api import examples
 from projects.api.filters import TaskFilter
-from projects.api.pagination import IdCursorPagination, TaskCursorPagination
+from projects.api.pagination import TaskCursorPagination
 from projects.api.permissions import IsTenantAdminOrReadOnly, ProjectPermission, TaskPermission
 from projects.api.schema import conflict
 from projects.api.serializers import (

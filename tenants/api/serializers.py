@@ -62,3 +62,10 @@ class ErrorSerializer(serializers.Serializer):
 
     code = serializers.CharField()
     detail = serializers.CharField()
+
+
+class TenantUpdateSerializer(serializers.Serializer):
+    """What `PATCH /api/platform/tenants/<slug>/` may change."""
+
+    name = serializers.CharField(max_length=200, required=False)
+    plan = serializers.ChoiceField(choices=Plan.choices, required=False)

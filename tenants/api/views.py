@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 from django.contrib.auth import authenticate
@@ -17,8 +16,9 @@ from rest_framework.views import APIView
 from rest_framework.viewsets import ViewSet
 
 from core.errors import ApiError
-from routers import probes
+from core.pagination import filtered_page
 from tenants import selectors, services
+from tenants.api import filters
 from tenants.api.permissions import IsPlatformAdmin
 from tenants.api.serializers import (
     DomainSerializer,
@@ -27,6 +27,7 @@ from tenants.api.serializers import (
     ServerSerializer,
     TenantCreateSerializer,
     TenantSerializer,
+    TenantUpdateSerializer,
 )
 from tenants.models import DatabaseServer, Tenant
 
@@ -41,7 +42,8 @@ class PlatformTokenView(APIView):
     authentication_classes: list[Any] = []
     permission_classes = [AllowAny]
 
-    @extend_schema(request=PlatformTokenSerializer, responses={200: {"type": "object"}}, tags=["platform"],
+    @extend_schema(request=PlatformTokenSerializer, tags=["platform"],
+                   responses={200: {"type": "object"}, 401: ErrorSerializer, 429: ErrorSerializer},
                    examples=[OpenApiExample("sign in", value={"username": "admin", "password": "secret"})])
     def post(self, request: Request) -> Response:
         serializer = PlatformTokenSerializer(data=request.data)
@@ -66,9 +68,12 @@ class TenantViewSet(ViewSet):
     lookup_field = "slug"
     lookup_value_regex = "[^/]+"
 
-    @extend_schema(responses=TenantSerializer(many=True))
+    search_fields = filters.SEARCH_FIELDS
+    pagination_class = filters.TenantPagination
+
+    @extend_schema(parameters=filters.PARAMETERS, responses=TenantSerializer(many=True))
     def list(self, request: Request) -> Response:
-        return Response(TenantSerializer(selectors.tenant_list(), many=True).data)
+        return filtered_page(request, self, selectors.tenant_list_all(), filters.TenantFilter, TenantSerializer)
 
     @extend_schema(request=TenantCreateSerializer,
                    responses={202: TenantSerializer, 400: ErrorSerializer, **QUEUED_ERRORS},
@@ -88,16 +93,27 @@ class TenantViewSet(ViewSet):
             raise ApiError("Tenant not found.", code="not_found", status_code=404)
         return _tenant_response(tenant)
 
+    @extend_schema(request=TenantUpdateSerializer, responses={200: TenantSerializer, 400: ErrorSerializer,
+                                                             404: ErrorSerializer})
+    def partial_update(self, request: Request, slug: str) -> Response:
+        serializer = TenantUpdateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        tenant = selectors.tenant_get(slug=slug, primary=True)
+        if tenant is None:
+            raise ApiError("Tenant not found.", code="not_found", status_code=404)
+        changes = {"name": tenant.name, "plan": tenant.plan, **serializer.validated_data}
+        return _tenant_response(services.tenant_update(slug=slug, **changes))
+
     @extend_schema(request=None, responses={202: TenantSerializer, **QUEUED_ERRORS})
     def destroy(self, request: Request, slug: str) -> Response:
         return _tenant_response(services.tenant_delete(slug=slug), status.HTTP_202_ACCEPTED)
 
-    @extend_schema(request=None, responses=TenantSerializer)
+    @extend_schema(request=None, responses={200: TenantSerializer, 409: ErrorSerializer})
     @action(detail=True, methods=["post"])
     def suspend(self, request: Request, slug: str) -> Response:
         return _tenant_response(services.tenant_suspend(slug=slug))
 
-    @extend_schema(request=None, responses=TenantSerializer)
+    @extend_schema(request=None, responses={200: TenantSerializer, 409: ErrorSerializer})
     @action(detail=True, methods=["post"])
     def resume(self, request: Request, slug: str) -> Response:
         return _tenant_response(services.tenant_resume(slug=slug))
@@ -107,7 +123,7 @@ class TenantViewSet(ViewSet):
     def retry(self, request: Request, slug: str) -> Response:
         return _tenant_response(services.tenant_retry(slug=slug), status.HTTP_202_ACCEPTED)
 
-    @extend_schema(request=DomainSerializer, responses={201: TenantSerializer})
+    @extend_schema(request=DomainSerializer, responses={201: TenantSerializer, 409: ErrorSerializer})
     @action(detail=True, methods=["post"])
     def domains(self, request: Request, slug: str) -> Response:
         serializer = DomainSerializer(data=request.data)
@@ -133,14 +149,8 @@ class ServerListView(APIView):
         rows = []
         for server in DatabaseServer.objects.using(CONTROL).order_by("name"):
             server.tenant_count = loads.get(server.name, 0)  # type: ignore[attr-defined]
-            server.replica_lag_seconds = [  # type: ignore[attr-defined]
-                _lag(server.name, i) for i in range(server.replicas)]
+            server.replica_lag_seconds = selectors.replica_lags(  # type: ignore[attr-defined]
+                server=server.name, replicas=server.replicas)
             rows.append(server)
         return Response(ServerSerializer(rows, many=True).data)
 
-
-def _lag(server: str, index: int) -> float | None:
-    status_ = probes.probe(server, index)
-    if status_ is None or not math.isfinite(status_.lag_seconds):
-        return None  # unknown: failed, or cut off from its primary (readyz says which)
-    return round(status_.lag_seconds, 3)

@@ -39,3 +39,13 @@ def test_the_production_compose_file_runs_every_role_with_documented_settings() 
     for name in services["web"]["environment"]:
         assert f"`{name}`" in documented, name
     assert "pgbouncer" not in services["migrate"]["environment"]["DATABASE_URL"]  # DDL goes direct
+
+
+def test_the_documented_allowed_hosts_default_is_the_codes() -> None:
+    base = (ROOT / "core" / "settings" / "base.py").read_text()
+    code = re.search(r'env\.list\("ALLOWED_HOSTS", default=\[([^\]]*)\]\)', base)
+    docs = re.search(r"^\| `ALLOWED_HOSTS` \| `([^`]*)`", (ROOT / "docs" / "configuration.md").read_text(),
+                     re.MULTILINE)
+    assert code and docs
+    assert re.findall(r'"([^"]+)"', code.group(1)) == docs.group(1).split(",")
+    assert ".test" in docs.group(1).split(",")

@@ -89,3 +89,12 @@ def test_schema_drift_is_reported_through_the_api(platform: Api, fleet: list[str
         "database_label": "p-fleet-5", "server": "b", "database": body["databases"][0]["database"],
         "missing": [], "unknown": ["fleetapp.0099_ghost"], "error": ""}]
     assert platform.get(f"{RUNS}drift/", token="nope").status_code == 401
+
+
+def test_an_unknown_slug_is_refused_and_nothing_is_queued(platform: Api, fleet: list[str]) -> None:
+    from migrations_tooling.models import MigrationRun
+
+    runs = MigrationRun.objects.count()
+    refused = platform.post(RUNS, {"tenants": [fleet[0], "nosuchslug"]})
+    assert refused.status_code == 400 and refused.json()["code"] == "unknown_tenants"
+    assert "nosuchslug" in refused.json()["detail"] and MigrationRun.objects.count() == runs

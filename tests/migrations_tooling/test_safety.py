@@ -21,7 +21,7 @@ from migrations_tooling import runner, services
 from migrations_tooling.locks import DATABASE_LOCK, run_lock_held
 from migrations_tooling.models import MigrationRecord, MigrationRun
 from tenants.templates import fingerprint, template_state
-from tests.conftest import ROOT
+from tests.conftest import ROOT, wait_for
 from tests.migrations_tooling.conftest import UNSAFE, V2, connect, has_color, run, sql, statuses
 
 CONTROL_PLANES = {**settings.DATABASE_PLANES,
@@ -83,11 +83,15 @@ def test_a_lock_held_elsewhere_is_waited_out_with_retries(
     seen: dict[str, str] = {}
 
     def release() -> None:
-        seen["status"] = MigrationRecord.objects.filter(database_label="p-fleet-0").latest("id").status
-        connections.close_all()
-        holder.rollback()
+        # Once the worker has hit the lock and logged its retry (no clock: a loaded machine plans slowly).
+        try:
+            wait_for(lambda: "p-fleet-0: " in caplog.text and "retry 1 of 8" in caplog.text, 120, "a retry")
+            seen["status"] = MigrationRecord.objects.filter(database_label="p-fleet-0").latest("id").status
+        finally:
+            connections.close_all()
+            holder.rollback()
 
-    timer = threading.Timer(0.8, release)
+    timer = threading.Thread(target=release)
     timer.start()
     try:
         with override_settings(MIGRATION_MODULES=V2, MIGRATE_LOCK_TIMEOUT_MS=lock_timeout_ms,

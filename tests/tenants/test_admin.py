@@ -100,3 +100,50 @@ def _tenant_form(tenant: Tenant, new: list[str], *, existing: Sequence[Domain] =
     for i, domain in enumerate(new, start=len(existing)):
         data |= {f"domains-{i}-id": "", f"domains-{i}-tenant": tenant.pk, f"domains-{i}-domain": domain}
     return data
+
+
+def test_admin_names_tessera_and_its_actions_are_imperative(superuser_client: Client, tenant: Tenant) -> None:
+    page = superuser_client.get("/admin/tenants/tenant/").content.decode()
+    assert "Tessera platform administration" in page
+    assert "Suspend selected tenants" in page and "Suspended selected" not in page
+
+
+def test_action_messages_keep_slugs_lower_case(superuser_client: Client, tenant: Tenant) -> None:
+    response = superuser_client.post("/admin/tenants/tenant/", {"action": "suspend_tenants",
+                                                                 "_selected_action": [tenant.pk]}, follow=True)
+    page = response.content.decode()
+    assert "Tenant p-adm:" in page and "P-adm" not in page and "Suspended 0 tenant(s)." in page
+
+
+def test_the_server_list_shows_tenant_counts_and_replica_lag(superuser_client: Client, tenant: Tenant) -> None:
+    page = superuser_client.get("/admin/tenants/databaseserver/").content.decode()
+    assert "replica lag (s)" in page.lower() and 'class="field-tenant_count">1<' in page
+
+
+def test_migration_runs_are_read_only_history_with_records(superuser_client: Client, servers: None) -> None:
+    from migrations_tooling.models import MigrationRecord, MigrationRun
+
+    run = MigrationRun.objects.create(status="failed", requested_by="cli", error="1 database(s) failed")
+    MigrationRecord.objects.create(run=run, database_label="p-ledger", server="a", database="t_p_ledger",
+                                   status="failed", error="boom")
+    listing = superuser_client.get("/admin/migrations_tooling/migrationrun/").content.decode()
+    assert "failed 1" in listing
+    detail = superuser_client.get(f"/admin/migrations_tooling/migrationrun/{run.pk}/change/").content.decode()
+    assert "p-ledger" in detail and "boom" in detail and 'name="_save"' not in detail
+    assert superuser_client.get("/admin/migrations_tooling/migrationrun/add/").status_code == 403
+
+
+def test_admin_errors_are_html_and_the_api_keeps_json(superuser_client: Client, servers: None) -> None:
+    missing = superuser_client.get("/admin/no/such/page/")
+    assert missing.status_code == 404 and missing["Content-Type"].startswith("text/html")
+    csrf = Client(enforce_csrf_checks=True).post("/admin/login/", {"username": "x", "password": "y"})
+    assert csrf.status_code == 403 and csrf["Content-Type"].startswith("text/html")
+    api = Client().get("/api/platform/no/such/")
+    assert api.status_code == 404 and api.json()["code"] == "not_found"
+
+
+def test_the_admin_is_not_served_on_a_tenant_host(servers: None, tenant: Tenant) -> None:
+    for host in ("p-adm.localhost", "anything.localhost"):
+        response = Client().get("/admin/login/", HTTP_HOST=host)
+        assert response.status_code == 404 and response.json()["code"] == "not_found"
+    assert Client().get("/admin/login/", HTTP_HOST="localhost").status_code == 200

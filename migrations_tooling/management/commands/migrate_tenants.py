@@ -1,21 +1,29 @@
-"""Migrate the control plane, the templates and every tenant database (see docs/migrations.md)."""
+"""Migrate the control plane, the templates and every tenant database (see docs/migrations.md).
+
+Exit codes (`migrations_tooling.exitcodes.ExitCode`): 0 done, 1 some database
+failed, 2 usage error, 3 refused by the linter, 4 another run holds the lock,
+5 drift found (or, with --check, anything pending).
+"""
 
 from __future__ import annotations
 
-from collections import defaultdict
+import json
 from typing import Any, TextIO, cast
 
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db.migrations.exceptions import AmbiguityError
 
-from core.dbservers import configured_servers
-from core.errors import ApiError
-from migrations_tooling import runner, selectors, services
-from migrations_tooling.control import control_plan
-from migrations_tooling.models import MigrationRun
-from migrations_tooling.progress import ProgressBar, summary
-from migrations_tooling.state import TEMPLATE, Target, fleet_state, template_target
+from migrations_tooling import reporting, runner, selectors, services
+from migrations_tooling.exitcodes import ExitCode
+from migrations_tooling.locks import RunInProgress
+from migrations_tooling.models import MigrationRun, RunStatus
+from migrations_tooling.planning import plan_fleet
+from migrations_tooling.plans import UNAPPLIED, project_loader
+from migrations_tooling.progress import ProgressBar
+from migrations_tooling.state import TEMPLATE, Target
+from migrations_tooling.version import code_version
 from migrations_tooling.worker import direct_alias
 
 
@@ -27,10 +35,20 @@ class Command(BaseCommand):
     help = "Plan, run and resume migrations across the control plane and all tenant databases."
 
     def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("app_label", nargs="?", help="with migration_name: migrate the fleet to that migration")
+        parser.add_argument("migration_name", nargs="?",
+                            help="a migration (name or unique prefix), forwards or backwards; 'zero' unapplies the app")
         parser.add_argument("--plan", action="store_true", help="show pending migrations per database, change nothing")
-        parser.add_argument("--sql", action="store_true", help="with --plan: print the SQL of each pending migration")
+        parser.add_argument("--sql", action="store_true",
+                            help="print the SQL of each pending migration (implies --plan)")
+        parser.add_argument("--check", action="store_true",
+                            help="like --plan, and exit 5 when anything is pending, unknown or to rebuild")
         parser.add_argument("--check-drift", action="store_true",
-                            help="report databases whose applied migrations differ from the code")
+                            help="report databases whose applied migrations differ from the code (exit 5 if any)")
+        parser.add_argument("--format", choices=["text", "json"], default="text", help="output for scripts: json")
+        parser.add_argument("--fake", action="store_true", help="record the migrations without running them")
+        parser.add_argument("--allow-unknown-migrations", action="store_true", dest="allow_unknown",
+                            help="run although databases hold migrations this code does not know")
         parser.add_argument("--parallel", type=int, default=None,
                             help="databases migrated at once (default MIGRATE_PARALLEL)")
         parser.add_argument("--tenants", type=_csv, default=[], help="only these slugs (a,b,c)")
@@ -39,65 +57,111 @@ class Command(BaseCommand):
         parser.add_argument("--continue-on-error", action="store_true", help="a failed database does not stop the run")
         parser.add_argument("--allow-unsafe", action="store_true", help="run migrations the linter refuses")
         parser.add_argument("--resume", type=int, metavar="RUN_ID",
-                            help="retry what a run did not finish (--allow-unsafe, --parallel and "
-                                 "--continue-on-error given here override the run's)")
+                            help="retry what a run did not finish (--allow-unsafe, --allow-unknown-migrations, "
+                                 "--parallel and --continue-on-error given here override the run's)")
 
     def handle(self, *args: Any, **opts: Any) -> None:
-        parallel = max(1, opts["parallel"] or settings.MIGRATE_PARALLEL)
-        options = runner.RunOptions(parallel=parallel, tenants=opts["tenants"], exclude=opts["exclude"],
-                                    canary=max(0, opts["canary"]), continue_on_error=opts["continue_on_error"],
-                                    allow_unsafe=opts["allow_unsafe"])
-        if opts["check_drift"]:
-            self._drift(options)
-            return
-        if opts["plan"]:
-            self._plan(options, sql=opts["sql"])
-            return
+        self.json, self.quiet = opts["format"] == "json", opts["verbosity"] == 0
         try:
-            run = self._run_for(options, opts)
-            run = runner.execute(run.pk, progress=ProgressBar(cast(TextIO, self.stderr._out)))
-        except ApiError as exc:
-            raise CommandError(exc.detail) from exc
-        self.stdout.write(summary(run))
-        if run.status != "done":
-            raise CommandError(f"run {run.pk} {run.status}")
+            options = self._options(opts)
+            if opts["check_drift"]:
+                return self._drift(options)
+            if opts["plan"] or opts["sql"] or opts["check"]:
+                return self._plan(options, sql=opts["sql"], check=opts["check"])
+            self._run(options, opts)
+        except runner.UnknownTenants as exc:
+            raise CommandError(exc.detail, returncode=ExitCode.USAGE) from exc
+        except RunInProgress as exc:
+            raise CommandError(exc.detail, returncode=ExitCode.LOCKED) from exc
+
+    def _options(self, opts: dict[str, Any]) -> runner.RunOptions:
+        if opts["resume"] is not None and (opts["app_label"] or opts["fake"] or opts["tenants"] or opts["exclude"]):
+            raise CommandError("--resume keeps the run's target and databases", returncode=ExitCode.USAGE)
+        options = runner.RunOptions(
+            parallel=max(1, opts["parallel"] or settings.MIGRATE_PARALLEL), tenants=opts["tenants"],
+            exclude=opts["exclude"], canary=max(0, opts["canary"]), continue_on_error=opts["continue_on_error"],
+            allow_unsafe=opts["allow_unsafe"], allow_unknown=opts["allow_unknown"], fake=opts["fake"],
+            target=_target(opts["app_label"], opts["migration_name"]))
+        runner.check_selection(options)
+        return options
+
+    def _emit(self, document: dict[str, Any], lines: list[str]) -> None:
+        if self.json:
+            self.stdout.write(json.dumps(document, indent=2, default=str))
+        elif not self.quiet:
+            self.stdout.write("\n".join(lines))
+
+    def _drift(self, options: runner.RunOptions) -> None:
+        report = selectors.drift_report(tenants=options.tenants, exclude=options.exclude)
+        self._emit(report, reporting.drift_lines(report))
+        if report["drifted"]:
+            raise CommandError("schema drift found", returncode=ExitCode.DRIFT)
+
+    def _plan(self, options: runner.RunOptions, *, sql: bool, check: bool) -> None:
+        to = runner.target_key(options)
+        fleet = plan_fleet(runner.fleet_targets(options), control=True, to=to, collect=False)
+        document = reporting.plan_document(fleet, to=to, code_version=code_version())
+        self._emit(document, reporting.plan_lines(document))
+        if sql and not self.json:
+            self._print_sql(fleet.states)
+        if check and reporting.has_work(document):
+            raise CommandError("migrations pending or databases out of step with the code",
+                               returncode=ExitCode.DRIFT)
+
+    def _run(self, options: runner.RunOptions, opts: dict[str, Any]) -> None:
+        run = self._run_for(options, opts)
+        out = cast(TextIO, self.stderr._out)
+        run = runner.execute(run.pk, progress=None if self.quiet or self.json else ProgressBar(out))
+        document = reporting.run_document(run)
+        self._emit(document, reporting.run_lines(document))
+        if run.status == RunStatus.DONE:
+            return
+        code = ExitCode.FAILED
+        if run.status == RunStatus.REFUSED:
+            code = ExitCode.REFUSED if any(f.get("blocking") for f in run.lint) else ExitCode.DRIFT
+        raise CommandError(f"run {run.pk} {run.status}: {run.error}", returncode=code)
 
     def _run_for(self, options: runner.RunOptions, opts: dict[str, Any]) -> MigrationRun:
         if opts["resume"] is None:
             return services.migration_run_start(options=options, requested_by="cli")
         run = MigrationRun.objects.filter(pk=opts["resume"]).first()
         if run is None:
-            raise CommandError(f"no migration run {opts['resume']}")
+            raise CommandError(f"no migration run {opts['resume']}", returncode=ExitCode.USAGE)
         overrides = {"parallel": opts["parallel"], "allow_unsafe": opts["allow_unsafe"] or None,
+                     "allow_unknown": opts["allow_unknown"] or None,
                      "continue_on_error": opts["continue_on_error"] or None}
         return services.migration_run_resume(run=run, overrides=overrides, requested_by="cli")
 
-    def _drift(self, options: runner.RunOptions) -> None:
-        report = selectors.drift_report(tenants=options.tenants, exclude=options.exclude)
-        for entry in report["databases"]:
-            self.stdout.write(f"DRIFT {entry['database_label']}: missing {entry['missing']} "
-                              f"unknown {entry['unknown']} {entry['error']}".rstrip())
-        self.stdout.write(f"{report['drifted']} of {report['checked']} database(s) drifted")
-        if report["drifted"]:
-            raise CommandError("schema drift found")
+    def _print_sql(self, states: list[Any]) -> None:
+        """Print each distinct pending list's SQL, generated on one database that has it."""
+        samples: dict[tuple[str, ...], Target] = {}
+        for state in states:
+            if state.pending and not state.error:
+                current = samples.get(state.pending)
+                if current is None or current.kind == TEMPLATE:
+                    samples[state.pending] = state.target
+        for pending, target in samples.items():
+            with direct_alias(target) as alias:
+                for key in pending:
+                    app, name = key.removesuffix(UNAPPLIED).split(".", 1)
+                    self.stdout.write(f"-- {key}")
+                    call_command("sqlmigrate", app, name, database=alias, backwards=key.endswith(UNAPPLIED),
+                                 stdout=self.stdout)
 
-    def _plan(self, options: runner.RunOptions, *, sql: bool) -> None:
-        control = control_plan()
-        self.stdout.write(f"control: {', '.join(control.migrations) or 'nothing pending'}")
-        targets = [template_target(server) for server in configured_servers()] + runner.select_targets(options)
-        groups: dict[tuple[str, ...], list[Target]] = defaultdict(list)
-        for state in fleet_state(targets):
-            groups[state.pending].append(state.target)
-        for pending, members in sorted(groups.items(), key=lambda item: -len(item[1])):
-            labels = [t.label for t in members]
-            self.stdout.write(f"{len(labels)} database(s): {', '.join(pending) if pending else 'nothing pending'}")
-            self.stdout.write(f"  {', '.join(labels[:20])}{' ...' if len(labels) > 20 else ''}")
-            if sql and pending:
-                self._print_sql(pending, next((t for t in members if t.kind != TEMPLATE), members[0]))
 
-    def _print_sql(self, pending: tuple[str, ...], target: Target) -> None:
-        with direct_alias(target) as alias:
-            for key in pending:
-                app, name = key.split(".", 1)
-                self.stdout.write(f"-- {key}")
-                call_command("sqlmigrate", app, name, database=alias, stdout=self.stdout)
+def _target(app_label: str | None, name: str | None) -> list[str]:
+    """Return [app, full migration name] (or [app, 'zero']) for a target given on the command line."""
+    if app_label is None:
+        return []
+    if name is None:
+        raise CommandError("give a migration name (or 'zero') after the app label", returncode=ExitCode.USAGE)
+    loader = project_loader()
+    if app_label not in loader.migrated_apps:
+        raise CommandError(f"app {app_label!r} has no migrations", returncode=ExitCode.USAGE)
+    if name == "zero":
+        return [app_label, name]
+    try:
+        migration = loader.get_migration_by_prefix(app_label, name)
+    except (AmbiguityError, KeyError) as exc:
+        raise CommandError(f"no single migration {app_label}.{name}: {exc}", returncode=ExitCode.USAGE) from exc
+    return [app_label, migration.name]

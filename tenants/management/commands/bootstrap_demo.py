@@ -52,13 +52,15 @@ class Command(BaseCommand):
             self.stdout.write(f"demo tenant {DEMO_TENANT!r} provisioned")
 
     def _print_summary(self) -> None:
-        base = "http://127.0.0.1:8000"
-        tenant_base = f"http://{DEMO_TENANT}.{settings.TENANT_BASE_DOMAIN}:8000"
+        from infra.local.config import WEB_PORT  # the port `make run` serves on (TESSERA_WEB_PORT)
+
+        base = f"http://127.0.0.1:{WEB_PORT}"
+        tenant_base = f"http://{DEMO_TENANT}.{settings.TENANT_BASE_DOMAIN}:{WEB_PORT}"
         lines = [
             "",
             "Tessera is running:",
             f"  health       {base}/healthz   readiness {base}/readyz",
-            f"  API docs     {base}/api/docs/  (schema {base}/api/schema/)",
+            f"  API docs     {base}/api/docs/  ReDoc {base}/api/redoc/  (schema {base}/api/schema/)",
             f"  Django admin {base}/admin/   user {DEMO_ADMIN} / {DEMO_PASSWORD}",
             f"  platform API {base}/api/platform/  token: POST /api/platform/auth/token/ "
             f"{{\"username\": \"{DEMO_ADMIN}\", \"password\": \"{DEMO_PASSWORD}\"}}",
