@@ -27,6 +27,7 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.http import require_safe
 from psycopg2.extensions import connection as PgConnection
 
+from core.aliases import CONTROL_ALIAS, CONTROL_REPLICA_ALIAS
 from core.dbservers import REPLICA_LAG_EXPR, Endpoint, ServerConfig, configured_servers
 from core.pgconnect import connect_alias
 
@@ -98,7 +99,7 @@ def _is_platform_admin(request: HttpRequest) -> bool:
     if scheme.lower() != "token" or not key.strip():
         return False
     try:
-        return Token.objects.using("default").filter(
+        return Token.objects.using(CONTROL_ALIAS).filter(
             key=key.strip(), user__is_staff=True, user__is_active=True).exists()
     except DatabaseDriverError:  # the control plane is down: no details, the status still answers
         return False
@@ -116,8 +117,8 @@ def _timed(check: Check) -> dict[str, Any]:
 
 def _checks() -> dict[str, Check]:
     checks: dict[str, Check] = {
-        "control": lambda: _pg_check_alias("default"),
-        "control_replica": lambda: _pg_check_alias("default_replica"),
+        "control": lambda: _pg_check_alias(CONTROL_ALIAS),
+        "control_replica": lambda: _pg_check_alias(CONTROL_REPLICA_ALIAS),
         "redis": _redis_check,
         "broker": _broker_check,
     }

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from core.aliases import CONTROL_ALIAS
 from core.errors import ApiError
 from core.pgconnect import connect_alias
 
@@ -20,7 +21,7 @@ class RunInProgress(ApiError):
 @contextmanager
 def fleet_lock() -> Iterator[None]:
     """Hold the global run lock on a dedicated control connection, or refuse clearly."""
-    conn = connect_alias("default", application_name="tessera-migrate-lock")
+    conn = connect_alias(CONTROL_ALIAS, application_name="tessera-migrate-lock")
     try:
         with conn.cursor() as cursor:
             cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", RUN_LOCK)
@@ -35,7 +36,7 @@ def run_lock_held() -> bool:
     """Return True when some session holds the global run lock (a run is alive)."""
     from django.db import connections
 
-    with connections["default"].cursor() as cursor:
+    with connections[CONTROL_ALIAS].cursor() as cursor:
         cursor.execute("SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted "
                        "AND database = (SELECT oid FROM pg_database WHERE datname = current_database()) "
                        "AND classid = %s AND objid = %s AND objsubid = 2)", RUN_LOCK)

@@ -14,6 +14,7 @@ import dataclasses
 import functools
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
 import psycopg2
@@ -23,7 +24,13 @@ from core.dbservers import configured_servers
 from migrations_tooling.plans import project_loader
 from tenants import templates
 
-TENANT, TEMPLATE = "tenant", "template"
+
+class TargetKind(StrEnum):
+    """What a fleet target is: a tenant's database, or a server's template."""
+
+    TENANT = "tenant"
+    TEMPLATE = "template"
+    CONTROL = "control"
 
 
 @dataclass(frozen=True)
@@ -33,7 +40,7 @@ class Target:
     label: str  # tenant slug, or "template:<server>"
     server: str
     database: str
-    kind: str = TENANT
+    kind: TargetKind = TargetKind.TENANT
 
 
 @dataclass(frozen=True)
@@ -52,7 +59,7 @@ class DatabaseState:
 
 
 def template_target(server: str) -> Target:
-    return Target(f"template:{server}", server, templates.template_name(), TEMPLATE)
+    return Target(f"template:{server}", server, templates.template_name(), TargetKind.TEMPLATE)
 
 
 def connect(target: Target, **extra: Any) -> PgConnection:
@@ -101,7 +108,7 @@ def compare(target: Target, applied: frozenset[tuple[str, str]], order: list[tup
 
 def database_state(target: Target, order: list[tuple[str, str]]) -> DatabaseState:
     stale = False
-    if target.kind == TEMPLATE:
+    if target.kind == TargetKind.TEMPLATE:
         comment = templates.template_state(target.server)
         if comment == templates.fingerprint():
             return DatabaseState(target, (), ())

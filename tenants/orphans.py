@@ -24,6 +24,7 @@ import psycopg2
 from django.conf import settings
 from django.db import DatabaseError, transaction
 
+from core.aliases import CONTROL_ALIAS
 from core.dbservers import configured_servers
 from routers import registry
 from tenants import dbops
@@ -31,7 +32,6 @@ from tenants.models import DatabaseServer, Tenant, TenantStatus
 from tenants.provisioning import OWNER_MARK
 
 logger = logging.getLogger("tessera.provisioning")
-CONTROL = "default"
 DYING = (TenantStatus.FAILED, TenantStatus.DELETING)
 
 
@@ -54,7 +54,7 @@ def orphan_databases_sweep(*, dry_run: bool = False) -> list[Orphan]:
 
 
 def _sweep_server(server: str, *, dry_run: bool) -> list[Orphan]:
-    with transaction.atomic(using=CONTROL):
+    with transaction.atomic(using=CONTROL_ALIAS):
         list(DatabaseServer.objects.select_for_update().filter(name=server).values_list("pk", flat=True))
         found = dbops.database_comments(server, settings.TENANT_DB_NAME_PREFIX)
         marks = {name: comment for name, comment in found.items() if comment.startswith(OWNER_MARK)}

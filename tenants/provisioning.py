@@ -25,6 +25,7 @@ from django.contrib.auth import get_user_model
 from django.db import connections, transaction
 from django.utils import timezone
 
+from core.aliases import CONTROL_ALIAS
 from routers import registry, tenant_context
 from tenants import dbops, resolution, selectors
 from tenants.heartbeat import Heartbeat
@@ -32,7 +33,6 @@ from tenants.models import JobKind, JobStatus, ProvisioningJob, Tenant, TenantSt
 from tenants.templates import ensure_template
 
 logger = logging.getLogger("tessera.provisioning")
-CONTROL = "default"
 LOCK_NAMESPACE = 0x7E5  # pg_advisory_lock(namespace, job id)
 DATABASE_STEPS = ("create_database", "admin_user")
 OWNER_MARK = "tessera-tenant:"
@@ -103,7 +103,7 @@ def step_activate(tenant: Tenant, job: ProvisioningJob) -> None:
     if not dbops.database_exists(tenant.server_id, tenant.database):
         raise ActivationRefused(f"database {tenant.database} is missing on server {tenant.server_id}")
     now = timezone.now()
-    with transaction.atomic(using=CONTROL):  # whoever sees the tenant active sees the step done
+    with transaction.atomic(using=CONTROL_ALIAS):  # whoever sees the tenant active sees the step done
         activated = Tenant.objects.filter(pk=tenant.pk, status=TenantStatus.PROVISIONING).update(
             status=TenantStatus.ACTIVE, activated_at=now, error="", updated_at=now)
         if activated:
@@ -122,7 +122,7 @@ def step_drop_database(tenant: Tenant, job: ProvisioningJob) -> None:
 
 
 def step_mark_deleted(tenant: Tenant, job: ProvisioningJob) -> None:
-    with transaction.atomic(using=CONTROL):
+    with transaction.atomic(using=CONTROL_ALIAS):
         tenant.domains.all().delete()
         Tenant.objects.filter(pk=tenant.pk).update(
             status=TenantStatus.DELETED, deleted_at=timezone.now(), updated_at=timezone.now())
@@ -175,7 +175,7 @@ def _run_steps(job: ProvisioningJob, progress: Progress | None) -> None:
 
 
 def _start(job_id: int) -> ProvisioningJob | None:
-    with transaction.atomic(using=CONTROL):
+    with transaction.atomic(using=CONTROL_ALIAS):
         job = (ProvisioningJob.objects.select_for_update().select_related("tenant")
                .filter(pk=job_id).first())
         if job is None or job.status in (JobStatus.DONE, JobStatus.FAILED):
@@ -272,11 +272,11 @@ def job_lock(job_id: int) -> Iterator[bool]:
 
 
 def _try_lock(job_id: int) -> bool:
-    with connections[CONTROL].cursor() as cursor:
+    with connections[CONTROL_ALIAS].cursor() as cursor:
         cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", [LOCK_NAMESPACE, job_id])
         return bool(cursor.fetchone()[0])
 
 
 def _unlock(job_id: int) -> None:
-    with connections[CONTROL].cursor() as cursor:
+    with connections[CONTROL_ALIAS].cursor() as cursor:
         cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [LOCK_NAMESPACE, job_id])

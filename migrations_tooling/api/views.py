@@ -13,6 +13,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.viewsets import ViewSet
 
+from core.aliases import CONTROL_ALIAS
 from core.errors import ApiError
 from core.pagination import filtered_page
 from migrations_tooling import runner, selectors, services
@@ -86,7 +87,7 @@ RUN_ID = OpenApiParameter("id", int, OpenApiParameter.PATH, description="Migrati
 def _queue(run: MigrationRun) -> None:
     from migrations_tooling.tasks import execute_run
 
-    transaction.on_commit(lambda: execute_run.delay(run.pk), using="default")
+    transaction.on_commit(lambda: execute_run.delay(run.pk), using=CONTROL_ALIAS)
 
 
 @extend_schema(tags=["platform"])
@@ -133,7 +134,7 @@ class MigrationRunViewSet(ViewSet):
 
     @staticmethod
     def _run(pk: str) -> MigrationRun:
-        run = MigrationRun.objects.using("default").filter(pk=pk).first() if pk.isdigit() else None
+        run = MigrationRun.objects.using(CONTROL_ALIAS).filter(pk=pk).first() if pk.isdigit() else None
         if run is None:
             raise ApiError("Migration run not found.", code="not_found", status_code=404)
         return run

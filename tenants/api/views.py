@@ -15,6 +15,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework.viewsets import ViewSet
 
+from core.aliases import CONTROL_ALIAS
 from core.errors import ApiError
 from core.pagination import filtered_page
 from tenants import selectors, services
@@ -31,7 +32,6 @@ from tenants.api.serializers import (
 )
 from tenants.models import DatabaseServer, Tenant
 
-CONTROL = "default"
 # 409 (tenant_exists, invalid_state), 503 queue_unavailable (the broker is down: nothing was changed).
 QUEUED_ERRORS = {409: ErrorSerializer, 503: ErrorSerializer}
 
@@ -51,12 +51,12 @@ class PlatformTokenView(APIView):
         user = authenticate(request, **serializer.validated_data)
         if user is None or not user.is_staff:
             raise ApiError("Wrong username or password.", code="authentication_failed", status_code=401)
-        token, _ = Token.objects.using(CONTROL).get_or_create(user=user)
+        token, _ = Token.objects.using(CONTROL_ALIAS).get_or_create(user=user)
         return Response({"token": token.key})
 
 
 def _tenant_response(tenant: Tenant, status_code: int = 200, **extra: Any) -> Response:
-    tenant = Tenant.objects.using(CONTROL).prefetch_related("domains").get(pk=tenant.pk)
+    tenant = Tenant.objects.using(CONTROL_ALIAS).prefetch_related("domains").get(pk=tenant.pk)
     return Response({**TenantSerializer(tenant).data, **extra}, status=status_code)
 
 
@@ -147,7 +147,7 @@ class ServerListView(APIView):
     def get(self, request: Request) -> Response:
         loads = selectors.server_loads()
         rows = []
-        for server in DatabaseServer.objects.using(CONTROL).order_by("name"):
+        for server in DatabaseServer.objects.using(CONTROL_ALIAS).order_by("name"):
             server.tenant_count = loads.get(server.name, 0)  # type: ignore[attr-defined]
             server.replica_lag_seconds = selectors.replica_lags(  # type: ignore[attr-defined]
                 server=server.name, replicas=server.replicas)
