@@ -25,7 +25,7 @@ run: services
 	$(PY) manage.py collectstatic --noinput -v0
 	$(PY) manage.py bootstrap_demo
 	$(PY) -m infra.local serve --settings core.settings.local
-	@$(PY) manage.py bootstrap_demo --summary
+	@$(PY) manage.py bootstrap_demo --summary --port $${TESSERA_WEB_PORT:-8000}
 
 # ARGS: a management command and its options, run in the virtualenv against the local services,
 # e.g. `make manage ARGS="migrate_tenants --plan"`.

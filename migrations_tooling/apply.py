@@ -138,9 +138,9 @@ def _locked_executor(connection: Any, *, transaction_lock: bool) -> FleetExecuto
     """Take the database's lock and set the timeouts in one round trip; return an executor."""
     function = "pg_try_advisory_xact_lock" if transaction_lock else "pg_try_advisory_lock"
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT {function}(%s), set_config('lock_timeout', %s, %s), "
+        cursor.execute(f"SELECT {function}(%s, %s), set_config('lock_timeout', %s, %s), "
                        "set_config('statement_timeout', %s, %s)",
-                       [DATABASE_LOCK, f"{int(settings.MIGRATE_LOCK_TIMEOUT_MS)}ms", transaction_lock,
+                       [*DATABASE_LOCK, f"{int(settings.MIGRATE_LOCK_TIMEOUT_MS)}ms", transaction_lock,
                         f"{int(settings.MIGRATE_STATEMENT_TIMEOUT_MS)}ms", transaction_lock])
         if not cursor.fetchone()[0]:
             raise DatabaseBusy("another process is migrating this database")

@@ -1,4 +1,4 @@
-"""Advisory locks: one fleet run at a time, one migration per database at a time."""
+"""Advisory locks: one fleet run at a time, one migration per database at a time (keys: `core.locks`)."""
 
 from __future__ import annotations
 
@@ -7,10 +7,11 @@ from contextlib import contextmanager
 
 from core.aliases import CONTROL_ALIAS
 from core.errors import ApiError
+from core.locks import LockPurpose, lock_key
 from core.pgconnect import connect_alias
 
-RUN_LOCK = (0x7E5, 1)  # on the control database, held by the coordinator for the whole run
-DATABASE_LOCK = 0x7E55  # on each tenant database, held while it migrates
+RUN_LOCK = lock_key(LockPurpose.FLEET_RUN)  # on the control database, held by the coordinator for the whole run
+DATABASE_LOCK = lock_key(LockPurpose.TENANT_MIGRATION)  # on each tenant database, held while it migrates
 
 
 class RunInProgress(ApiError):

@@ -28,7 +28,7 @@ from migrations_tooling.plans import Plan, PlanBook
 from migrations_tooling.state import Target, connect
 
 BUSY, CHANGED = "TSBSY", "TSCHG"  # SQLSTATEs raised by guard_sql
-LOCK_AND_READ = ("SELECT pg_try_advisory_xact_lock(%s), "
+LOCK_AND_READ = ("SELECT pg_try_advisory_xact_lock(%s, %s), "
                  "ARRAY(SELECT app || '.' || name FROM django_migrations)")
 
 
@@ -81,7 +81,7 @@ def _replay_read(conn: Any, server: str, plans: PlanBook) -> Plan | None:
     """Lock, read the applied set, run the plan for it; None when there is no replayable plan."""
     with conn.cursor() as cursor:
         try:
-            cursor.execute(LOCK_AND_READ, [DATABASE_LOCK])
+            cursor.execute(LOCK_AND_READ, DATABASE_LOCK)
         except psycopg2.errors.UndefinedTable:
             return None  # never migrated: the executor creates django_migrations
         locked, rows = cursor.fetchone()
@@ -105,7 +105,7 @@ def guard_sql(applied: Iterable[tuple[str, str]]) -> str:
     """Return a statement that takes the database lock and fails unless exactly `applied` is applied."""
     return (
         "DO $guard$ BEGIN\n"
-        f"IF NOT pg_try_advisory_xact_lock({int(DATABASE_LOCK)}) THEN\n"
+        f"IF NOT pg_try_advisory_xact_lock({int(DATABASE_LOCK[0])}, {int(DATABASE_LOCK[1])}) THEN\n"
         f"  RAISE EXCEPTION 'database busy' USING ERRCODE = '{BUSY}'; END IF;\n"
         "IF (SELECT md5(coalesce(string_agg(k, ',' ORDER BY k COLLATE \"C\"), '')) "
         "FROM (SELECT app || '.' || name AS k FROM django_migrations) m) "

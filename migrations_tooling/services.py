@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.utils import timezone
 
 from core.errors import ApiError
+from core.queue import enqueue_or_fail
 from migrations_tooling import runner
 from migrations_tooling.locks import run_lock_held
 from migrations_tooling.models import MigrationRun, RunStatus
@@ -20,17 +22,34 @@ class RunNotResumable(ApiError):
     code = "invalid_state"
 
 
-def migration_run_start(*, options: runner.RunOptions, requested_by: str) -> MigrationRun:
-    """Create a queued run with `options`."""
-    return runner.start_run(options, requested_by=requested_by)
+def migration_run_start(*, options: runner.RunOptions, requested_by: str, enqueue: bool = False) -> MigrationRun:
+    """Create a queued run with `options`; with `enqueue`, send it to a worker.
+
+    If the broker refuses the task, the run is deleted again and
+    `QueueUnavailable` (503) is raised: no `queued` run waits for a task that
+    was never sent. Without `enqueue` the caller executes the run itself (CLI).
+    """
+    run = runner.start_run(options, requested_by=requested_by)
+    if enqueue:
+        _enqueue(run, undo=lambda: MigrationRun.objects.filter(pk=run.pk, status=RunStatus.QUEUED).delete())
+    return run
 
 
-def migration_run_resume(*, run: MigrationRun, overrides: dict[str, Any], requested_by: str) -> MigrationRun:
+def _enqueue(run: MigrationRun, *, undo: Callable[[], object]) -> None:
+    from migrations_tooling.tasks import execute_run
+
+    enqueue_or_fail(execute_run, run.pk, undo=undo)
+
+
+def migration_run_resume(*, run: MigrationRun, overrides: dict[str, Any], requested_by: str,
+                         enqueue: bool = False) -> MigrationRun:
     """Queue `run` again, applying `overrides` and recording them in the ledger.
 
     Failed and refused runs resume; so does a run still marked running whose
     process died (nobody holds the global run lock). A done run, a queued one
-    and a live one are refused.
+    and a live one are refused. With `enqueue` the run is sent to a worker; if
+    the broker refuses it, the run gets its status and options back and
+    `QueueUnavailable` is raised.
     """
     if run.status in (RunStatus.DONE, RunStatus.QUEUED):
         raise RunNotResumable(f"Run {run.pk} is {run.status}; only failed, refused or dead runs resume.")
@@ -40,7 +59,10 @@ def migration_run_resume(*, run: MigrationRun, overrides: dict[str, Any], reques
                if key in RESUME_OVERRIDES and value is not None and run.options.get(key) != value}
     resumes = [*run.options.get("resumes", []),
                {"at": timezone.now().isoformat(), "by": requested_by, "was": run.status, "overrides": changes}]
+    before = {"status": run.status, "options": run.options}
     run.options = {**run.options, **changes, "resumes": resumes}
     run.status = RunStatus.QUEUED
     run.save(update_fields=["options", "status"])
+    if enqueue:
+        _enqueue(run, undo=lambda: MigrationRun.objects.filter(pk=run.pk, status=RunStatus.QUEUED).update(**before))
     return run

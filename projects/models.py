@@ -12,6 +12,7 @@ from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchVectorField
 from django.core.validators import RegexValidator
 from django.db import models
+from django.utils import timezone
 
 from projects.querysets import CommentQuerySet, ProjectQuerySet, TaskQuerySet
 
@@ -153,6 +154,11 @@ class Export(models.Model):
     error = models.TextField(blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # The export watchdog's view: when it was (re)queued, when its run last showed progress,
+    # and how many times the watchdog had to queue it again (bounded by EXPORT_MAX_ATTEMPTS).
+    queued_at = models.DateTimeField(default=timezone.now)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
 
     class Meta:
         ordering = ["-created_at"]

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from django.core.cache import cache
 from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 
-from projects.models import OPEN_TASK_STATUSES, Project, ProjectMembership, Task
+from projects.models import OPEN_TASK_STATUSES, Export, ExportStatus, Project, ProjectMembership, Task
 
 STATS_TIMEOUT = 300
 
@@ -60,3 +61,11 @@ def _today() -> Any:
     from django.utils import timezone
 
     return timezone.localdate()
+
+
+def stalled_exports(*, before: datetime) -> QuerySet[Export]:
+    """Exports of the current tenant queued, or last showing progress, before `before`."""
+    queued = Q(status=ExportStatus.QUEUED, queued_at__lt=before)
+    running = Q(status=ExportStatus.RUNNING) & (Q(heartbeat_at__lt=before) | Q(heartbeat_at__isnull=True,
+                                                                                queued_at__lt=before))
+    return Export.objects.filter(queued | running).order_by("id")

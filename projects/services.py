@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import date
+import logging
+from datetime import date, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError
 from django.db.models import F
@@ -18,10 +20,12 @@ from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
 from core.errors import ApiError, Conflict
-from core.queue import enqueue_or_fail
+from core.queue import QueueUnavailable, enqueue_or_fail
 from projects import selectors
 from projects.models import Comment, Export, ExportStatus, Project, ProjectMembership, Role, Task
 from routers import tenant_atomic, tenant_on_commit
+
+logger = logging.getLogger("tessera.exports")
 
 EXPORT_BATCH = 500
 # Spreadsheets run a cell that starts with one of these as a formula (CSV injection).
@@ -159,7 +163,7 @@ def export_run(*, export_id: int) -> Export:
     export = Export.objects.select_related("requested_by").get(pk=export_id)
     if export.status == ExportStatus.DONE:
         return export
-    Export.objects.filter(pk=export.pk).update(status=ExportStatus.RUNNING)
+    Export.objects.filter(pk=export.pk).update(status=ExportStatus.RUNNING, heartbeat_at=timezone.now())
     try:
         content, total = _export_csv(export)
     except Exception as exc:
@@ -191,8 +195,39 @@ def _export_csv(export: Export) -> tuple[str, int]:
                 task.assignee.username if task.assignee else "", " ".join(task.tags),
                 task.due_date or "", task.created_at.isoformat())])
         done, last_id = done + len(batch), batch[-1].pk
-        Export.objects.filter(pk=export.pk).update(rows_done=done)
+        Export.objects.filter(pk=export.pk).update(rows_done=done, heartbeat_at=timezone.now())
     return buffer.getvalue(), done
+
+
+def export_watchdog() -> dict[str, int]:
+    """Queue again, or fail, the current tenant's exports that stopped making progress; return the counts.
+
+    An export is stalled when it has been `queued` longer than EXPORT_STALL_SECONDS
+    (its message was lost, or refused while the tenant was suspended) or `running`
+    without a batch written for that long (its worker was killed). It is queued
+    again until the watchdog has done so EXPORT_MAX_ATTEMPTS times, then failed
+    with an error that says so. Each change is a compare-and-set, so two
+    watchdogs never queue one export twice.
+    """
+    from projects.tasks import run_export
+
+    cutoff = timezone.now() - timedelta(seconds=settings.EXPORT_STALL_SECONDS)
+    counts = {"requeued": 0, "failed": 0}
+    for export in selectors.stalled_exports(before=cutoff):
+        same = Export.objects.filter(pk=export.pk, status=export.status, queued_at=export.queued_at,
+                                     heartbeat_at=export.heartbeat_at)
+        if export.attempts >= settings.EXPORT_MAX_ATTEMPTS:
+            error = (f"The export stalled {export.attempts + 1} times (its worker was lost); "
+                     "request a new export.")
+            counts["failed"] += same.update(status=ExportStatus.FAILED, error=error, finished_at=timezone.now())
+        elif same.update(status=ExportStatus.QUEUED, queued_at=timezone.now(), heartbeat_at=None,
+                         attempts=F("attempts") + 1):
+            counts["requeued"] += 1
+            try:
+                enqueue_or_fail(run_export, export.pk)
+            except QueueUnavailable:  # still queued: the next round queues it again
+                logger.warning("export watchdog could not queue export %s", export.pk)
+    return counts
 
 
 def _cell(value: object) -> str:

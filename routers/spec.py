@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from routers.exceptions import InvalidTenantSpec
 
@@ -19,6 +19,9 @@ class TenantSpec:
     slug: str
     server: str
     database: str
+    # The control plane's id of this incarnation of the tenant (a slug can be re-used after a
+    # deletion; the id never is). It scopes cache keys; it does not change where data lives.
+    tenant_id: int | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
         if not SLUG_RE.match(self.slug):

@@ -67,7 +67,7 @@ admin.site.site_title = "Tessera admin"
 admin.site.index_title = "Control plane"
 
 
-def _bulk(action: Any, verb: str, done_verb: str) -> Any:
+def _bulk(action: Any, verb: str, done_verb: str, permission: str) -> Any:
     """Return an admin action applying `action` to each selected tenant ("Suspend selected tenants")."""
     def run(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet[Tenant]) -> None:
         done = 0
@@ -81,6 +81,7 @@ def _bulk(action: Any, verb: str, done_verb: str) -> Any:
         modeladmin.message_user(request, f"{done_verb} {done} tenant(s).")
     run.__name__ = f"{verb.lower()}_tenants"
     run.short_description = f"{verb} selected tenants"  # type: ignore[attr-defined]
+    run.allowed_permissions = (permission,)  # type: ignore[attr-defined]  # the API's permission, not just staff
     return run
 
 
@@ -92,8 +93,15 @@ class TenantAdmin(PrimaryReads, admin.ModelAdmin):
     readonly_fields = ["slug", "status", "server", "database", "admin_email", "error", "created_at",
                        "updated_at", "activated_at", "deleted_at"]
     inlines = [DomainInline]
-    actions = [_bulk(services.tenant_suspend, "Suspend", "Suspended"),
-               _bulk(services.tenant_resume, "Resume", "Resumed"), _bulk(services.tenant_retry, "Retry", "Retried")]
+    actions = [_bulk(services.tenant_suspend, "Suspend", "Suspended", "suspend"),
+               _bulk(services.tenant_resume, "Resume", "Resumed", "resume"),
+               _bulk(services.tenant_retry, "Retry", "Retried", "change")]
+
+    def has_suspend_permission(self, request: HttpRequest) -> bool:
+        return bool(request.user.has_perm("tenants.suspend_tenant"))
+
+    def has_resume_permission(self, request: HttpRequest) -> bool:
+        return bool(request.user.has_perm("tenants.resume_tenant"))
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # tenants are created through provisioning (API or create_tenant)

@@ -9,6 +9,7 @@ can share one connection (each connect forks a PostgreSQL backend).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TypeAlias
@@ -19,6 +20,7 @@ from psycopg2.extensions import cursor as PgCursor
 
 from core.dbservers import ServerConfig, configured_servers
 
+logger = logging.getLogger("tessera.provisioning")
 MAINTENANCE_DB = "postgres"
 Target: TypeAlias = str | PgConnection  # a server name, or an open autocommit connection to its primary
 
@@ -60,16 +62,53 @@ def create_database(server: Target, name: str, *, template: str | None = None) -
         cursor.execute(statement)
 
 
-def drop_database(server: Target, name: str) -> None:
-    """Drop `name` on `server` if it exists (templates too), disconnecting its sessions first."""
+class OwnerMismatch(Exception):
+    """A destructive step found a database whose owner mark is not the one it was told to destroy."""
+
+
+def drop_owned_database(server: Target, name: str, *, mark: str | tuple[str, ...], prefix: bool = False) -> bool:
+    """Drop `name` on `server` only if its comment is `mark`; return True if it was dropped.
+
+    `mark` may be several accepted marks; with `prefix` the comment must start
+    with one of them (a template's mark carries a fingerprint after its
+    prefix). A missing database is already gone (the step is idempotent:
+    False). A database with any other comment, or none, belongs to someone
+    else (a tenant re-created under the same name, a template, a database
+    Tessera did not create): raise OwnerMismatch and leave it alone. The check
+    and the drop share one connection.
+    """
+    marks = (mark,) if isinstance(mark, str) else mark
     with _cursor(server) as cursor:
-        cursor.execute("SELECT datistemplate FROM pg_database WHERE datname = %s", [name])
-        row = cursor.fetchone()
-        if row is None:
-            return
-        if row[0]:
-            cursor.execute(sql.SQL("ALTER DATABASE {} WITH IS_TEMPLATE false").format(sql.Identifier(name)))
-        cursor.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+        comment = _comment(cursor, name)
+        if comment is None:
+            return False
+        if not (comment.startswith(marks) if prefix else comment in marks):
+            logger.error("refused to drop %s: its owner mark is %r, not %r", name, comment, marks)
+            raise OwnerMismatch(f"database {name} is marked {comment!r}, not {' or '.join(marks)!r}: "
+                                "refusing to drop it")
+        _drop(cursor, name)
+    return True
+
+
+def drop_database(server: Target, name: str) -> None:
+    """Drop `name` on `server` if it exists, whoever owns it (test and benchmark set-up only).
+
+    Production code drops through `drop_owned_database`, which proves the
+    owner mark first (an architecture test checks that).
+    """
+    with _cursor(server) as cursor:
+        _drop(cursor, name)
+
+
+def _drop(cursor: PgCursor, name: str) -> None:
+    """Drop `name` if it exists (templates too), disconnecting its sessions first."""
+    cursor.execute("SELECT datistemplate FROM pg_database WHERE datname = %s", [name])
+    row = cursor.fetchone()
+    if row is None:
+        return
+    if row[0]:
+        cursor.execute(sql.SQL("ALTER DATABASE {} WITH IS_TEMPLATE false").format(sql.Identifier(name)))
+    cursor.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
 
 
 def set_template_flag(server: Target, name: str, *, is_template: bool) -> None:
@@ -105,9 +144,13 @@ def database_comments(server: Target, prefix: str) -> dict[str, str]:
 def database_comment(server: Target, name: str) -> str | None:
     """Return the comment of database `name` ("" when none), or None when it does not exist."""
     with _cursor(server) as cursor:
-        cursor.execute("SELECT coalesce(shobj_description(oid, 'pg_database'), '') FROM pg_database "
-                       "WHERE datname = %s", [name])
-        row = cursor.fetchone()
+        return _comment(cursor, name)
+
+
+def _comment(cursor: PgCursor, name: str) -> str | None:
+    cursor.execute("SELECT coalesce(shobj_description(oid, 'pg_database'), '') FROM pg_database "
+                   "WHERE datname = %s", [name])
+    row = cursor.fetchone()
     return None if row is None else str(row[0])
 
 

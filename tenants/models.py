@@ -62,6 +62,7 @@ class Tenant(models.Model):
 
     class Meta:
         ordering = ["slug"]
+        permissions = [("suspend_tenant", "Can suspend a tenant"), ("resume_tenant", "Can resume a tenant")]
         constraints = [
             # A deleted tenant frees its slug and database name for reuse.
             models.UniqueConstraint(fields=["slug"], condition=~Q(status="deleted"), name="tenant_slug_live"),

@@ -26,20 +26,29 @@ from django.db import connections, transaction
 from django.utils import timezone
 
 from core.aliases import CONTROL_ALIAS
+from core.locks import LockPurpose, lock_key
 from routers import registry, tenant_context
+from routers.cache import tenant_keys_purge
 from tenants import dbops, resolution, selectors
 from tenants.heartbeat import Heartbeat
 from tenants.models import JobKind, JobStatus, ProvisioningJob, Tenant, TenantStatus
 from tenants.templates import ensure_template
 
 logger = logging.getLogger("tessera.provisioning")
-LOCK_NAMESPACE = 0x7E5  # pg_advisory_lock(namespace, job id)
 DATABASE_STEPS = ("create_database", "admin_user")
 OWNER_MARK = "tessera-tenant:"
+LIVE = (TenantStatus.PROVISIONING, TenantStatus.ACTIVE, TenantStatus.SUSPENDED)
+# The statuses a failing job may move its tenant from (a deleted tenant stays deleted).
+FAILABLE: dict[str, tuple[TenantStatus, ...]] = {JobKind.PROVISION: (TenantStatus.PROVISIONING, TenantStatus.FAILED),
+            JobKind.DELETE: (TenantStatus.DELETING,)}
 
 
 class ActivationRefused(Exception):
     """The tenant may not become active: it left `provisioning` or lost its database."""
+
+
+class DeletionRefused(Exception):
+    """A delete job found its tenant in a state that forbids dropping anything."""
 
 
 def owner_mark(tenant: Tenant) -> str:
@@ -62,9 +71,10 @@ def step_create_database(tenant: Tenant, job: ProvisioningJob) -> None:
     with dbops.server_connection(server) as conn:  # one backend for the whole step
         comment = dbops.database_comment(conn, name)
         if comment and comment.startswith(OWNER_MARK) and comment != mark:
-            # A deleted tenant's leftover under the same name: never hand its data on.
+            # A dead tenant's leftover under the same name: never hand its data on.
+            _refuse_if_owner_lives(comment, name)
             logger.warning("dropping %s on %s: it belonged to %s", name, server, comment)
-            dbops.drop_database(conn, name)
+            dbops.drop_owned_database(conn, name, mark=comment)
             comment = None
         if comment is None:
             dbops.create_database(conn, name, template=settings.TENANT_TEMPLATE_DB if cloning() else None)
@@ -72,6 +82,19 @@ def step_create_database(tenant: Tenant, job: ProvisioningJob) -> None:
         dbops.apply_database_settings(conn, name)
     if comment is None and not cloning():
         _migrate(tenant)
+
+
+def marked_tenant_id(comment: str) -> int | None:
+    """Return the tenant id an owner mark names (None when `comment` is no owner mark)."""
+    suffix = comment[len(OWNER_MARK):] if comment.startswith(OWNER_MARK) else ""
+    return int(suffix) if suffix.isdigit() else None
+
+
+def _refuse_if_owner_lives(comment: str, name: str) -> None:
+    """Raise OwnerMismatch when the tenant that `comment` names is still alive."""
+    owner = marked_tenant_id(comment)
+    if owner is None or Tenant.objects.filter(pk=owner, status__in=LIVE).exists():
+        raise dbops.OwnerMismatch(f"database {name} is marked {comment!r}, a live tenant: refusing to drop it")
 
 
 def _migrate(tenant: Tenant) -> None:
@@ -84,13 +107,18 @@ def _migrate(tenant: Tenant) -> None:
 
 
 def step_admin_user(tenant: Tenant, job: ProvisioningJob) -> None:
-    users = get_user_model().objects
-    with tenant_context(selectors.tenant_spec(tenant)):
-        if not users.filter(username=tenant.admin_email).exists():
-            user = users.model(username=tenant.admin_email, email=tenant.admin_email,
-                               is_staff=True, is_superuser=True)
-            user.password = job.payload.get("password_hash", "!")
-            user.save()
+    """Create the tenant's admin user, straight on the primary (a new database never waits on the pooler)."""
+    spec = selectors.tenant_spec(tenant)
+    with tenant_context(spec):
+        users = get_user_model().objects.db_manager(spec.direct_alias)
+        try:
+            if not users.filter(username=tenant.admin_email).exists():
+                user = users.model(username=tenant.admin_email, email=tenant.admin_email,
+                                   is_staff=True, is_superuser=True)
+                user.password = job.payload.get("password_hash", "!")
+                user.save(using=spec.direct_alias)
+        finally:
+            connections[spec.direct_alias].close()
 
 
 def step_activate(tenant: Tenant, job: ProvisioningJob) -> None:
@@ -117,11 +145,21 @@ def step_activate(tenant: Tenant, job: ProvisioningJob) -> None:
 
 
 def step_drop_database(tenant: Tenant, job: ProvisioningJob) -> None:
+    """Drop the tenant's database, if it is still marked as this tenant's (idempotent).
+
+    A stale job (a duplicate, a redelivery) may run after the slug was re-created:
+    the database under that name then carries the new tenant's mark and is refused.
+    """
+    status = Tenant.objects.filter(pk=tenant.pk).values_list("status", flat=True).first()
+    if status not in (TenantStatus.DELETING, TenantStatus.DELETED):
+        raise DeletionRefused(f"tenant {tenant.slug} (id {tenant.pk}) is {status}, not deleting")
     registry.unregister(tenant.slug)
-    dbops.drop_database(tenant.server_id, tenant.database)
+    dbops.drop_owned_database(tenant.server_id, tenant.database, mark=owner_mark(tenant))
 
 
 def step_mark_deleted(tenant: Tenant, job: ProvisioningJob) -> None:
+    """Mark the tenant deleted, free its domains and purge its cache keys."""
+    tenant_keys_purge(selectors.tenant_spec(tenant))
     with transaction.atomic(using=CONTROL_ALIAS):
         tenant.domains.all().delete()
         Tenant.objects.filter(pk=tenant.pk).update(
@@ -201,16 +239,22 @@ def _finish(job: ProvisioningJob) -> None:
 
 
 def job_fail(*, job: ProvisioningJob, error: str) -> None:
-    """Mark the job and its tenant failed; drop the database a provisioning created."""
+    """Mark the job failed, and its tenant if the job still speaks for it; drop what a provisioning created.
+
+    A failed provisioning leaves its tenant `failed`, a failed deletion leaves
+    it `deleting` (`retry` resumes either). A tenant in any other state (a stale
+    job of a tenant already deleted) keeps its state.
+    """
     tenant = job.tenant
+    speaks = Tenant.objects.filter(pk=tenant.pk, status__in=FAILABLE[job.kind]).exists()
     cleanup = ""
-    if job.kind == JobKind.PROVISION:
+    if job.kind == JobKind.PROVISION and speaks:
         cleanup = _drop_owned_database(tenant)
         job.steps_done = [s for s in job.steps_done if s not in DATABASE_STEPS]
     job.status, job.error, job.finished_at = JobStatus.FAILED, (error + cleanup)[:4000], timezone.now()
     job.save(update_fields=["status", "error", "finished_at", "steps_done"])
     status = TenantStatus.FAILED if job.kind == JobKind.PROVISION else TenantStatus.DELETING
-    Tenant.objects.filter(pk=tenant.pk).update(
+    Tenant.objects.filter(pk=tenant.pk, status__in=FAILABLE[job.kind]).update(
         status=status, error=job.error, updated_at=timezone.now())
     resolution.invalidate()
 
@@ -218,7 +262,9 @@ def job_fail(*, job: ProvisioningJob, error: str) -> None:
 def _drop_owned_database(tenant: Tenant) -> str:
     try:
         registry.unregister(tenant.slug)
-        dbops.drop_database(tenant.server_id, tenant.database)
+        dbops.drop_owned_database(tenant.server_id, tenant.database, mark=owner_mark(tenant))
+    except dbops.OwnerMismatch as exc:  # not ours: never the sweep's either
+        return f" (database left alone: {exc})"
     except Exception as exc:  # the watchdog's orphan sweep drops it later; say so in the error
         logger.exception("could not drop %s on %s", tenant.database, tenant.server_id)
         return f" (database cleanup pending, left to the orphan sweep: {exc})"
@@ -273,10 +319,10 @@ def job_lock(job_id: int) -> Iterator[bool]:
 
 def _try_lock(job_id: int) -> bool:
     with connections[CONTROL_ALIAS].cursor() as cursor:
-        cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", [LOCK_NAMESPACE, job_id])
+        cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", lock_key(LockPurpose.PROVISIONING_JOB, job_id))
         return bool(cursor.fetchone()[0])
 
 
 def _unlock(job_id: int) -> None:
     with connections[CONTROL_ALIAS].cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [LOCK_NAMESPACE, job_id])
+        cursor.execute("SELECT pg_advisory_unlock(%s, %s)", lock_key(LockPurpose.PROVISIONING_JOB, job_id))

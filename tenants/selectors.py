@@ -17,7 +17,7 @@ LIVE = ~Q(status=TenantStatus.DELETED)
 
 
 def tenant_spec(tenant: Tenant) -> TenantSpec:
-    return TenantSpec(tenant.slug, tenant.server_id, tenant.database)
+    return TenantSpec(tenant.slug, tenant.server_id, tenant.database, tenant_id=tenant.pk)
 
 
 def tenant_get(*, slug: str, primary: bool = False) -> Tenant | None:

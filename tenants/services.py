@@ -204,9 +204,11 @@ def tenant_resume(*, slug: str) -> Tenant:
 
 
 def tenant_retry(*, slug: str) -> Tenant:
-    """Resume a failed provisioning from the last step it finished."""
+    """Resume a failed provisioning, or a failed deletion, from the last step it finished."""
     tenant = _tenant_or_404(slug)
     job = selectors.latest_job(tenant=tenant)
+    if job is not None and job.kind == JobKind.DELETE:
+        return _deletion_retry(tenant, job)
     if job is None or job.kind != JobKind.PROVISION:
         raise InvalidState(f"Tenant '{slug}' has no provisioning to retry.")
     failed_error = tenant.error
@@ -226,10 +228,34 @@ def tenant_retry(*, slug: str) -> Tenant:
     return tenant
 
 
+def _deletion_retry(tenant: Tenant, job: ProvisioningJob) -> Tenant:
+    """Queue a failed deletion again (the tenant stays `deleting`; one delete job per tenant)."""
+    with transaction.atomic(using=CONTROL_ALIAS):
+        reset = ProvisioningJob.objects.filter(pk=job.pk, status=JobStatus.FAILED).update(
+            status=JobStatus.PENDING, finished_at=None, heartbeat_at=None, attempts=0, queued_at=timezone.now())
+        if not reset or tenant.status != TenantStatus.DELETING:
+            raise InvalidState(f"Tenant '{tenant.slug}' has no failed deletion to retry.")
+
+    def undo() -> None:
+        ProvisioningJob.objects.filter(pk=job.pk, status=JobStatus.PENDING).update(
+            status=JobStatus.FAILED, finished_at=job.finished_at, attempts=job.attempts)
+
+    _enqueue_or_undo(job, undo=undo)
+    return tenant
+
+
 def tenant_delete(*, slug: str) -> Tenant:
-    """Mark the tenant deleting and queue dropping its database."""
+    """Mark the tenant deleting and queue dropping its database.
+
+    One deletion per tenant: the compare-and-set on the status lets exactly one
+    of concurrent calls through; a tenant already `deleting` answers 409 and
+    nothing is queued (`retry` resumes a deletion that failed).
+    """
+    if selectors.tenant_get(slug=slug, primary=True) is None and Tenant.objects.using(CONTROL_ALIAS).filter(
+            slug=slug, status=TenantStatus.DELETED).exists():
+        raise InvalidState(f"Tenant '{slug}' is deleted; cannot become deleting.")
     tenant = _tenant_or_404(slug)
-    allowed = {TenantStatus.ACTIVE, TenantStatus.SUSPENDED, TenantStatus.FAILED, TenantStatus.DELETING}
+    allowed = {TenantStatus.ACTIVE, TenantStatus.SUSPENDED, TenantStatus.FAILED}
     before = tenant.status
     with transaction.atomic(using=CONTROL_ALIAS):
         tenant = _set_status(tenant, TenantStatus.DELETING, allowed=allowed)

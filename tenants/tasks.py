@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from tenants import provisioning, services
+from tenants import fanout, provisioning, services
 
 
 @shared_task(name="tenants.provision_tenant", acks_late=True)
@@ -15,6 +15,11 @@ def provision_tenant(job_id: int) -> str:
 @shared_task(name="tenants.delete_tenant", acks_late=True)
 def delete_tenant(job_id: int) -> str:
     return provisioning.job_run(job_id=job_id)
+
+
+@shared_task(name="tenants.tenant_fanout")
+def tenant_fanout(task: str) -> int:
+    return fanout.tenants_fanout(task=task)
 
 
 @shared_task(name="tenants.provisioning_watchdog")

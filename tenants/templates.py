@@ -4,7 +4,9 @@ New tenants are born by `CREATE DATABASE ... TEMPLATE <template>`, a file-level
 copy that takes milliseconds instead of replaying every migration. The app
 never connects to a template except to rebuild it. Whether a template is
 current is read without connecting to it: its comment carries a fingerprint
-of the migrations it holds (`COMMENT ON DATABASE`).
+of the migrations it holds (`COMMENT ON DATABASE`). That comment is also the
+template's owner mark: a rebuild drops a template (or a half-built one) only
+when its comment says it is one, and refuses any other database under the name.
 """
 
 from __future__ import annotations
@@ -20,13 +22,16 @@ from django.core.management import call_command
 from django.db.migrations.loader import MigrationLoader
 from psycopg2 import sql
 
+from core.locks import LockPurpose, lock_key
 from routers import registry
 from routers.planes import Plane, plane_of
 from tenants import dbops
 
 logger = logging.getLogger("tessera.templates")
 FINGERPRINT_PREFIX = "tessera-migrations:"
-LOCK_KEY = 0x7E55E7A  # advisory lock id for template rebuilds on a server
+BUILD_MARK = "tessera-template-build"  # a template being built, until its fingerprint replaces it
+TEMPLATE_MARKS = (FINGERPRINT_PREFIX, BUILD_MARK)  # a rebuild drops only databases marked so
+LOCK_KEY = lock_key(LockPurpose.TEMPLATE_REBUILD)  # on the server's maintenance database
 
 
 def expected_migrations() -> frozenset[tuple[str, str]]:
@@ -74,11 +79,11 @@ def is_current(server: str) -> bool:
 def template_lock(server: str) -> Iterator[None]:
     """Hold `server`'s template lock: one process changes a template at a time."""
     with dbops.server_connection(server) as lock_conn, lock_conn.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_lock(%s)", [LOCK_KEY])
+        cursor.execute("SELECT pg_advisory_lock(%s, %s)", LOCK_KEY)
         try:
             yield
         finally:
-            cursor.execute("SELECT pg_advisory_unlock(%s)", [LOCK_KEY])
+            cursor.execute("SELECT pg_advisory_unlock(%s, %s)", LOCK_KEY)
 
 
 def ensure_template(server: str) -> bool:
@@ -106,17 +111,17 @@ def _rebuild(server: str) -> None:
     are no longer in the code (drift), and a rebuild is rare and sub-second.
     """
     name, build = template_name(), f"{template_name()}_build"
-    dbops.drop_database(server, build)
-    has_template = template_state(server) is not None
-    dbops.create_database(server, build)
+    with dbops.server_connection(server) as conn:
+        dbops.drop_owned_database(conn, build, mark=TEMPLATE_MARKS, prefix=True)
+        dbops.create_database(conn, build)
+        dbops.set_comment(conn, build, BUILD_MARK)
     alias = registry.register_database(f"template:{server}", server, build)
     try:
         call_command("migrate", database=alias, verbosity=0, interactive=False)
     finally:
         registry.drop_alias(alias)
     with dbops.server_connection(server) as conn, conn.cursor() as cursor:
-        if has_template:
-            dbops.drop_database(server, name)
+        dbops.drop_owned_database(conn, name, mark=TEMPLATE_MARKS, prefix=True)
         cursor.execute(sql.SQL("ALTER DATABASE {} RENAME TO {}").format(
             sql.Identifier(build), sql.Identifier(name)))
     mark_current(server)

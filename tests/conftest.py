@@ -95,7 +95,7 @@ def celery_worker_process(django_db_setup: None) -> Iterator[subprocess.Popen[by
     log.close()
 
 
-def _wait_for_worker(app: object, proc: subprocess.Popen[bytes], timeout: float = 30) -> None:
+def _wait_for_worker(app: object, proc: subprocess.Popen[bytes], timeout: float = 120) -> None:
     deadline = time.monotonic() + timeout
     name = f"tessera-test-{os.getpid()}@"
     while time.monotonic() < deadline:
@@ -104,7 +104,7 @@ def _wait_for_worker(app: object, proc: subprocess.Popen[bytes], timeout: float 
         replies = app.control.ping(timeout=0.5) or []  # type: ignore[attr-defined]
         if any(next(iter(reply)).startswith(name) for reply in replies):
             return
-    raise RuntimeError("the Celery worker did not answer within 30s")
+    raise RuntimeError(f"the Celery worker did not answer within {timeout}s")
 
 
 # --- Tenant databases ------------------------------------------------------------
@@ -195,7 +195,11 @@ def tenants(
     tenant_world: dict[str, TenantSpec], django_db_blocker: pytest.FixtureRequest
 ) -> Iterator[dict[str, TenantSpec]]:
     """The two-tenant world, emptied (database and cache) around each test."""
+    from routers import registry
+
     with django_db_blocker.unblock():  # type: ignore[attr-defined]
+        for spec in tenant_world.values():  # an earlier test may have unregistered or evicted them
+            registry.ensure_registered(spec)
         _clear_tenant_caches(tenant_world)
         yield tenant_world
         for spec in tenant_world.values():
@@ -204,13 +208,10 @@ def tenants(
 
 
 def _clear_tenant_caches(world: dict[str, TenantSpec]) -> None:
-    from django.core.cache import cache
+    from routers.cache import tenant_keys_purge
 
-    from routers import tenant_context
-
-    for spec in world.values():
-        with tenant_context(spec):
-            cache.delete_pattern("*")  # the key function scopes the pattern to this tenant
+    for spec in world.values():  # requests resolve the slug to a control-plane row with an id of its own
+        tenant_keys_purge(spec, every_incarnation=True)
 
 
 # --- Control plane -----------------------------------------------------------------

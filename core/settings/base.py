@@ -209,8 +209,15 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=300)}
 CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_QUEUE", default="tessera")
+# Exports: queued or running without progress for EXPORT_STALL_SECONDS -> queued again, at most
+# EXPORT_MAX_ATTEMPTS times, then failed; the watchdog visits every active tenant each EXPORT_WATCHDOG_SECONDS.
+EXPORT_STALL_SECONDS = env.int("EXPORT_STALL_SECONDS", default=120)
+EXPORT_MAX_ATTEMPTS = env.int("EXPORT_MAX_ATTEMPTS", default=3)
+EXPORT_WATCHDOG_SECONDS = env.float("EXPORT_WATCHDOG_SECONDS", default=60.0)
 CELERY_BEAT_SCHEDULE = {
     "provisioning-watchdog": {"task": "tenants.provisioning_watchdog", "schedule": 15.0},
+    "export-watchdog": {"task": "tenants.tenant_fanout", "schedule": EXPORT_WATCHDOG_SECONDS,
+                        "args": ["projects.export_watchdog"]},
 }
 
 # --- Auth, i18n, static --------------------------------------------------------
@@ -230,7 +237,10 @@ SIGNIN_CONCURRENCY = env.int("SIGNIN_CONCURRENCY", default=1)  # password checks
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "core.tokens.RevokeTokensOnPasswordChange"},  # a new password revokes the user's API tokens
 ]
+# API tokens (platform and tenant) are refused once older than this; signing in issues a fresh one.
+TOKEN_TTL_SECONDS = env.int("TOKEN_TTL_SECONDS", default=7 * 24 * 3600)
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = True
@@ -241,7 +251,7 @@ MEDIA_ROOT = env.str("MEDIA_ROOT", default=str(BASE_DIR / ".local" / "media"))
 
 # --- REST framework -------------------------------------------------------------
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.TokenAuthentication"],
+    "DEFAULT_AUTHENTICATION_CLASSES": ["core.tokens.ExpiringTokenAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["core.parsers.JSONParser"],  # 400 for absurdly nested JSON

@@ -18,6 +18,7 @@ from . import config, daemons, postgres, system
 def up() -> None:
     started = time.monotonic()
     system.ensure_binaries()
+    system.reserve_ports(config.PORT_BASE + 20, config.PORT_BASE + 99)
     postgres.up_all()
     daemons.redis_up()
     for instance in config.PG_INSTANCES:

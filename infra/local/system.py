@@ -165,6 +165,31 @@ def _signal_group_or_pid(pid: int, sig: int) -> None:
         pass
 
 
+RESERVED_PORTS_FILE = Path("/proc/sys/net/ipv4/ip_local_reserved_ports")
+
+
+def reserve_ports(first: int, last: int) -> bool:
+    """Keep the kernel from handing ports first..last to outgoing connections (root only).
+
+    The services listen on fixed loopback ports inside Linux's ephemeral range
+    (32768-60999): a client socket that happens to be given one of them as its
+    local port makes the next start of that service fail with "address in use".
+    Reserving the range (added to what is already reserved) removes that race.
+    Return whether the range is reserved.
+    """
+    if not is_root() or not RESERVED_PORTS_FILE.exists():
+        return False
+    current = RESERVED_PORTS_FILE.read_text().strip()
+    wanted = f"{first}-{last}"
+    if wanted in current.split(","):
+        return True
+    try:
+        RESERVED_PORTS_FILE.write_text(f"{current},{wanted}" if current else wanted)
+    except OSError:  # a read-only /proc (some containers): the race stays, nothing else changes
+        return False
+    return True
+
+
 def refuse_foreign_port(port: int, name: str) -> None:
     """Fail clearly when a port we are about to use is held by something else."""
     if port_open(port):

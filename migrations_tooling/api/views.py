@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.decorators import action
@@ -20,6 +19,7 @@ from migrations_tooling import runner, selectors, services
 from migrations_tooling.api import filters
 from migrations_tooling.models import MigrationRecord, MigrationRun
 from tenants.api.permissions import IsPlatformAdmin
+from tenants.api.serializers import ErrorSerializer
 
 
 def _default_parallel() -> int:
@@ -84,15 +84,14 @@ class RunSerializer(serializers.ModelSerializer):
 RUN_ID = OpenApiParameter("id", int, OpenApiParameter.PATH, description="Migration run id.")
 
 
-def _queue(run: MigrationRun) -> None:
-    from migrations_tooling.tasks import execute_run
-
-    transaction.on_commit(lambda: execute_run.delay(run.pk), using=CONTROL_ALIAS)
-
-
 @extend_schema(tags=["platform"])
 class MigrationRunViewSet(ViewSet):
     permission_classes = [IsPlatformAdmin]
+    required_permissions = {
+        "list": "migrations_tooling.view_migrationrun", "retrieve": "migrations_tooling.view_migrationrun",
+        "drift": "migrations_tooling.view_migrationrun", "create": "migrations_tooling.add_migrationrun",
+        "resume": "migrations_tooling.change_migrationrun",
+    }
     search_fields = ["requested_by", "error"]
     pagination_class = filters.RunPagination
 
@@ -100,13 +99,12 @@ class MigrationRunViewSet(ViewSet):
     def list(self, request: Request) -> Response:
         return filtered_page(request, self, selectors.run_list(), filters.RunFilter, RunSerializer)
 
-    @extend_schema(request=RunRequestSerializer, responses={202: RunSerializer})
+    @extend_schema(request=RunRequestSerializer, responses={202: RunSerializer, 503: ErrorSerializer})
     def create(self, request: Request) -> Response:
         data = RunRequestSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         run = services.migration_run_start(options=runner.RunOptions(**data.validated_data),
-                                           requested_by=request.user.get_username())
-        _queue(run)
+                                           requested_by=request.user.get_username(), enqueue=True)
         return Response(RunSerializer(run).data, status=status.HTTP_202_ACCEPTED)
 
     @extend_schema(parameters=[RUN_ID], responses=RunSerializer)
@@ -116,14 +114,14 @@ class MigrationRunViewSet(ViewSet):
         body["records"] = RecordSerializer(run.records.order_by("id"), many=True).data
         return Response(body)
 
-    @extend_schema(parameters=[RUN_ID], request=ResumeRequestSerializer, responses={202: RunSerializer})
+    @extend_schema(parameters=[RUN_ID], request=ResumeRequestSerializer,
+                   responses={202: RunSerializer, 503: ErrorSerializer})
     @action(detail=True, methods=["post"])
     def resume(self, request: Request, pk: str) -> Response:
         data = ResumeRequestSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         run = services.migration_run_resume(run=self._run(pk), overrides=dict(data.validated_data),
-                                            requested_by=request.user.get_username())
-        _queue(run)
+                                            requested_by=request.user.get_username(), enqueue=True)
         return Response(RunSerializer(run).data, status=status.HTTP_202_ACCEPTED)
 
     @extend_schema(responses=DriftSerializer)

@@ -7,13 +7,13 @@ from typing import Any
 from django.contrib.auth import authenticate
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
-from rest_framework.authtoken.models import Token
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.errors import ApiError
+from core.tokens import token_issue
 from projects.api import examples
 
 
@@ -49,8 +49,7 @@ class TokenView(APIView):
         user = authenticate(request, **serializer.validated_data)
         if user is None or not user.is_active:
             raise ApiError("Wrong username or password.", code="authentication_failed", status_code=401)
-        token, _ = Token.objects.get_or_create(user=user)
-        return Response({"token": token.key})
+        return Response({"token": token_issue(user=user).key})
 
 
 class MeView(APIView):

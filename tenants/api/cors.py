@@ -41,6 +41,7 @@ class TenantCorsOriginsView(APIView):
     """Read or replace the origins, beyond its own domains, whose browsers may call a tenant's API."""
 
     permission_classes = [IsPlatformAdmin]
+    required_permissions = {"get": "tenants.view_tenant", "put": "tenants.change_tenant"}
 
     @extend_schema(responses={200: CorsOriginsSerializer, 404: ErrorSerializer})
     def get(self, request: Request, slug: str) -> Response:

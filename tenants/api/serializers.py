@@ -33,7 +33,9 @@ class TenantSerializer(serializers.ModelSerializer):
 
     def to_representation(self, instance: Tenant) -> dict[str, Any]:
         data = super().to_representation(instance)
-        if instance.status != TenantStatus.FAILED:
+        # A failed provisioning, or a deletion that failed (it stays `deleting` until retried).
+        failed_deletion = instance.status == TenantStatus.DELETING and instance.error
+        if instance.status != TenantStatus.FAILED and not failed_deletion:
             data.pop("error")
         return data
 

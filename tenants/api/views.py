@@ -7,7 +7,6 @@ from typing import Any
 from django.contrib.auth import authenticate
 from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import status
-from rest_framework.authtoken.models import Token
 from rest_framework.decorators import action
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
@@ -18,6 +17,7 @@ from rest_framework.viewsets import ViewSet
 from core.aliases import CONTROL_ALIAS
 from core.errors import ApiError
 from core.pagination import filtered_page
+from core.tokens import token_issue
 from tenants import selectors, services
 from tenants.api import filters
 from tenants.api.permissions import IsPlatformAdmin
@@ -51,8 +51,7 @@ class PlatformTokenView(APIView):
         user = authenticate(request, **serializer.validated_data)
         if user is None or not user.is_staff:
             raise ApiError("Wrong username or password.", code="authentication_failed", status_code=401)
-        token, _ = Token.objects.using(CONTROL_ALIAS).get_or_create(user=user)
-        return Response({"token": token.key})
+        return Response({"token": token_issue(user=user, using=CONTROL_ALIAS).key})
 
 
 def _tenant_response(tenant: Tenant, status_code: int = 200, **extra: Any) -> Response:
@@ -65,6 +64,13 @@ class TenantViewSet(ViewSet):
     """Provision, list, inspect, suspend, resume, retry and delete tenants."""
 
     permission_classes = [IsPlatformAdmin]
+    required_permissions = {
+        "list": "tenants.view_tenant", "retrieve": "tenants.view_tenant", "create": "tenants.add_tenant",
+        "update": "tenants.change_tenant", "partial_update": "tenants.change_tenant",
+        "retry": "tenants.change_tenant", "destroy": "tenants.delete_tenant",
+        "suspend": "tenants.suspend_tenant", "resume": "tenants.resume_tenant",
+        "domains": "tenants.add_domain", "remove_domain": "tenants.delete_domain",
+    }
     lookup_field = "slug"
     lookup_value_regex = "[^/]+"
 
@@ -143,6 +149,7 @@ class ServerListView(APIView):
     """Database servers with live tenant counts and replica lag."""
 
     permission_classes = [IsPlatformAdmin]
+    required_permissions = {"get": "tenants.view_databaseserver"}
 
     def get(self, request: Request) -> Response:
         loads = selectors.server_loads()

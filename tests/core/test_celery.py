@@ -8,6 +8,6 @@ from core.celery import app
 
 
 def test_worker_answers_ping_over_the_real_broker(celery_worker_process: subprocess.Popen[bytes]) -> None:
-    replies = app.control.ping(timeout=2)
+    replies = app.control.ping(timeout=10)
     assert any("tessera-test" in next(iter(reply)) for reply in replies)
     assert celery_worker_process.poll() is None

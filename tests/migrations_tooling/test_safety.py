@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import subprocess
@@ -21,7 +22,7 @@ from migrations_tooling import runner, services
 from migrations_tooling.locks import DATABASE_LOCK, run_lock_held
 from migrations_tooling.models import MigrationRecord, MigrationRun
 from tenants.templates import fingerprint, template_state
-from tests.conftest import ROOT, wait_for
+from tests.conftest import ROOT
 from tests.migrations_tooling.conftest import UNSAFE, V2, connect, has_color, run, sql, statuses
 
 CONTROL_PLANES = {**settings.DATABASE_PLANES,
@@ -81,31 +82,51 @@ def test_a_lock_held_elsewhere_is_waited_out_with_retries(
     holder.autocommit = False
     holder.cursor().execute("LOCK TABLE fleetapp_widget IN ACCESS SHARE MODE")  # blocks ALTER TABLE
     seen: dict[str, str] = {}
+    retried = LogEvent("p-fleet-0: ", ", retry 1 of ")
 
-    def release() -> None:
-        # Once the worker has hit the lock and logged its retry (no clock: a loaded machine plans slowly).
-        try:
-            wait_for(lambda: "p-fleet-0: " in caplog.text and "retry 1 of 8" in caplog.text, 120, "a retry")
-            seen["status"] = MigrationRecord.objects.filter(database_label="p-fleet-0").latest("id").status
-        finally:
-            connections.close_all()
-            holder.rollback()
+    def release() -> None:  # once the run has hit the lock and said it retries: no clock involved
+        retried.wait(timeout=300)
+        seen["status"] = MigrationRecord.objects.filter(database_label="p-fleet-0").latest("id").status
+        connections.close_all()
+        holder.rollback()
 
-    timer = threading.Thread(target=release)
-    timer.start()
+    releaser = threading.Thread(target=release, daemon=True)
+    releaser.start()
+    logging.getLogger("tessera.migrations").addHandler(retried)
     try:
+        # Retries back off up to 5 s each: 30 of them leave the releaser minutes, however loaded the machine.
         with override_settings(MIGRATION_MODULES=V2, MIGRATE_LOCK_TIMEOUT_MS=lock_timeout_ms,
-                               MIGRATE_STATEMENT_TIMEOUT_MS=statement_timeout_ms, MIGRATE_LOCK_RETRIES=8), \
+                               MIGRATE_STATEMENT_TIMEOUT_MS=statement_timeout_ms, MIGRATE_LOCK_RETRIES=30), \
                 caplog.at_level("WARNING", logger="tessera.migrations"):
             result = run(tenants=["p-fleet-0"])
     finally:
-        timer.join()
+        logging.getLogger("tessera.migrations").removeHandler(retried)
+        retried.set()
+        releaser.join()
         holder.close()
     assert seen["status"] == "running"  # the ledger shows the database while it waits
     record = MigrationRecord.objects.get(run=result, database_label="p-fleet-0")
     assert result.status == "done" and record.status == "done" and record.attempts >= 2
     assert has_color("p-fleet-0")
-    assert f"p-fleet-0: {code}, retry 1 of 8" in caplog.text
+    assert f"p-fleet-0: {code}, retry 1 of 30" in caplog.text
+
+
+class LogEvent(logging.Handler):
+    """An event set when a log record's message contains every given fragment."""
+
+    def __init__(self, *fragments: str) -> None:
+        super().__init__()
+        self.fragments, self.event = fragments, threading.Event()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if all(fragment in record.getMessage() for fragment in self.fragments):
+            self.event.set()
+
+    def wait(self, timeout: float) -> bool:
+        return self.event.wait(timeout)
+
+    def set(self) -> None:
+        self.event.set()
 
 
 def test_retries_are_bounded_and_the_ledger_says_why(fleet: list[str]) -> None:
@@ -126,13 +147,13 @@ def test_retries_are_bounded_and_the_ledger_says_why(fleet: list[str]) -> None:
 def kill_mid_run(run_id: int, slug: str) -> Callable[[], None]:
     """Start `run_id` in another process, blocked on `slug`; return a function that SIGKILLs it."""
     blocker = connect(slug)
-    blocker.cursor().execute("SELECT pg_advisory_lock(%s)", [DATABASE_LOCK])  # the database is "busy"
+    blocker.cursor().execute("SELECT pg_advisory_lock(%s, %s)", DATABASE_LOCK)  # the database is "busy"
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "core.settings.test", "MIGRATE_LOCK_RETRIES": "10000"}
     proc = subprocess.Popen(
         [sys.executable, "-c", "import sys, django; django.setup(); from migrations_tooling import runner; "
                                "runner.execute(int(sys.argv[1]))", str(run_id)],
         cwd=ROOT, env=env, start_new_session=True)
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 120
     while not MigrationRecord.objects.filter(run_id=run_id, database_label=slug, status="running").exists():
         assert time.monotonic() < deadline and proc.poll() is None, "the run never reached the database"
         time.sleep(0.05)
@@ -141,7 +162,7 @@ def kill_mid_run(run_id: int, slug: str) -> Callable[[], None]:
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait()
         blocker.close()
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + 60
         while run_lock_held():  # the server notices the dead process's connection
             assert time.monotonic() < deadline
             time.sleep(0.05)

@@ -101,7 +101,7 @@ def test_the_one_round_trip_guard_takes_the_lock_and_detects_a_changed_database(
         sql(fleet[0], guard_sql(applied - {("fleetapp", "0001_initial")}))
     assert changed.value.pgcode == CHANGED
     holder = connect(fleet[0])
-    holder.cursor().execute("SELECT pg_advisory_lock(%s)", [DATABASE_LOCK])
+    holder.cursor().execute("SELECT pg_advisory_lock(%s, %s)", DATABASE_LOCK)
     try:
         with pytest.raises(psycopg2.Error) as busy:
             sql(fleet[0], guard_sql(applied))

@@ -115,7 +115,8 @@ def test_no_tenant_operation_answers_a_server_error(product: dict[str, TenantWor
 
 
 def test_no_platform_read_answers_a_server_error(product: dict[str, TenantWorld], api_schema: Any) -> None:
-    admin = User.objects.create_user("fuzz-platform-admin", password="platform-pw", is_staff=True)
+    admin = User.objects.create_user("fuzz-platform-admin", password="platform-pw", is_staff=True,
+                                     is_superuser=True)
     headers = {"Authorization": f"Token {Token.objects.create(user=admin).key}"}
     operations = _operations(api_schema, platform=True)
     assert len(operations) >= 6

@@ -42,7 +42,7 @@ def redis_stopped() -> Iterator[dict[str, Any]]:
     finally:
         daemons.redis_up()
         started, missing = time.monotonic(), workers
-        while missing and time.monotonic() < started + 60:
+        while missing and time.monotonic() < started + 180:
             missing = workers - _workers_answering()
         outage.update(missing=missing, back_after=time.monotonic() - started)
 

@@ -19,12 +19,12 @@ from dataclasses import dataclass, field
 
 import psycopg2
 from django.contrib.auth import get_user_model
-from django.core.cache import cache
 from rest_framework.authtoken.models import Token
 
 from core.dbservers import configured_servers
 from projects.models import Comment, Export, Project, ProjectMembership, Task
 from routers import TenantSpec, registry, tenant_atomic, tenant_context
+from routers.cache import tenant_keys_purge
 from tenants import dbops, resolution, services
 from tenants.models import Tenant
 from tests.conftest import create_tenant_database
@@ -84,8 +84,7 @@ def drop_world(world: list[SeededTenant]) -> None:
 
 
 def clear_cache(seeded: SeededTenant) -> None:
-    with tenant_context(seeded.spec):
-        cache.delete_pattern("*")  # the key function scopes the pattern to this tenant
+    tenant_keys_purge(seeded.spec, every_incarnation=True)  # requests use the control-plane row's id
 
 
 def _direct(spec: TenantSpec) -> psycopg2.extensions.connection:

@@ -32,7 +32,7 @@ def primary_port() -> int:
     return configured_servers()["a"].primary.port
 
 
-def wait_replica_caught_up(timeout: float = 10.0, *, reset: bool = True) -> None:
+def wait_replica_caught_up(timeout: float = 60.0, *, reset: bool = True) -> None:
     """Wait until server a's replica has replayed everything the primary wrote (then forget its status)."""
     target = superuser_query(primary_port(), "SELECT pg_current_wal_lsn()")[0][0]
     deadline = time.monotonic() + timeout
@@ -73,7 +73,7 @@ def pgbouncer_clients(pooler_port: int, database_prefix: str) -> int:
     return sum(1 for row in rows if str(row["database"]).startswith(database_prefix))
 
 
-def wait_pooler_reaches_replica(dbname: str, timeout: float = 15.0) -> None:
+def wait_pooler_reaches_replica(dbname: str, timeout: float = 60.0) -> None:
     """After a replica restart, wait until its PgBouncer serves `dbname` again (pools back off per database)."""
     pooler = configured_servers()["a"].replica_poolers[0]
     deadline = time.monotonic() + timeout

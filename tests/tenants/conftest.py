@@ -46,7 +46,7 @@ class Api:
     def delete(self, path: str, *, tenant: str | None = None, token: str | None = None) -> Any:
         return self.client.delete(path, **self._headers(tenant, token))
 
-    def wait_status(self, slug: str, wanted: set[str], timeout: float = 20.0) -> dict[str, Any]:
+    def wait_status(self, slug: str, wanted: set[str], timeout: float = 120.0) -> dict[str, Any]:
         deadline = time.monotonic() + timeout
         body: dict[str, Any] = {}
         while time.monotonic() < deadline:
@@ -72,7 +72,7 @@ def servers(control_db: None) -> None:
 @pytest.fixture
 def platform(control_db: None, celery_worker_process: object) -> Api:
     services.servers_sync()  # fixture-free: other packages import only this fixture
-    admin = User.objects.create_user("platform-admin", password="platform-pw", is_staff=True)
+    admin = User.objects.create_user("platform-admin", password="platform-pw", is_staff=True, is_superuser=True)
     token = Token.objects.create(user=admin)
     return Api(Client(), token.key)
 

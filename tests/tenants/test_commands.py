@@ -45,3 +45,14 @@ def test_create_tenant_refuses_a_bad_admin_email_and_creates_nothing(servers: No
     with pytest.raises(CommandError, match="validation_error: admin_email"):
         call_command("create_tenant", "p-cli", "--admin-email", email)
     assert not Tenant.objects.exists() and not dbops.database_exists("a", "tt_p_cli")
+
+
+def test_make_run_prints_the_web_port_it_serves_on() -> None:
+    plan = subprocess.run(["make", "-n", "run"], cwd=ROOT, capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "TESSERA_WEB_PORT": "8101"})
+    summary = next(line for line in plan.stdout.splitlines() if "bootstrap_demo --summary" in line)
+    printed = subprocess.run(["sh", "-c", summary], cwd=ROOT, capture_output=True, text=True, timeout=120,
+                             env={**os.environ, "TESSERA_WEB_PORT": "8101",
+                                  "DJANGO_SETTINGS_MODULE": "core.settings.test"})
+    assert printed.returncode == 0, printed.stderr
+    assert "http://127.0.0.1:8101/healthz" in printed.stdout and ":8000" not in printed.stdout, printed.stdout

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 from django.conf import settings
-from django.contrib.auth.models import User
+from django.contrib.auth.models import Permission, User
 from django.db import connections
 from django.test import Client, override_settings
 from django.test.utils import CaptureQueriesContext
@@ -28,8 +28,10 @@ PREFLIGHT = {"HTTP_ACCESS_CONTROL_REQUEST_METHOD": "POST",
 
 @pytest.fixture
 def admin(servers: None) -> Client:
-    """A client signed in as a platform admin (token header on every request)."""
+    """A client signed in as a platform admin allowed to read and change tenants."""
     user = User.objects.create_user("cors-admin", password="pw-cors-admin", is_staff=True)
+    user.user_permissions.add(*Permission.objects.filter(
+        content_type__app_label="tenants", codename__in=["view_tenant", "change_tenant"]))
     token = Token.objects.create(user=user)
     return Client(HTTP_AUTHORIZATION=f"Token {token.key}")
 
@@ -117,6 +119,17 @@ def test_platform_admins_replace_a_tenants_origins(pair: tuple[Tenant, Tenant], 
     assert Client().put(url, {"origins": []}, content_type="application/json").status_code == 401
     missing = admin.get("/api/platform/tenants/p-nobody/cors-origins/")
     assert missing.status_code == 404 and missing.json()["code"] == "not_found"
+
+
+def test_changing_origins_needs_the_change_tenant_permission(pair: tuple[Tenant, Tenant]) -> None:
+    reader = User.objects.create_user("cors-reader", password="pw-cors-reader", is_staff=True)
+    reader.user_permissions.add(Permission.objects.get(content_type__app_label="tenants", codename="view_tenant"))
+    client = Client(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=reader).key}")
+    url = "/api/platform/tenants/p-cors-a/cors-origins/"
+    assert client.get(url).json()["origins"] == [A_FRONT]
+    refused = client.put(url, {"origins": []}, content_type="application/json")
+    assert refused.status_code == 403 and refused.json()["code"] == "permission_denied"
+    assert client.get(url).json()["origins"] == [A_FRONT]  # nothing changed
 
 
 BAD_ORIGINS: list[Any] = [

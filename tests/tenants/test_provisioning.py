@@ -111,20 +111,25 @@ def test_a_failing_step_marks_the_tenant_failed_leaves_no_database_and_retry_res
 
 def test_a_worker_killed_mid_provisioning_never_leaves_the_tenant_stuck(platform: Api) -> None:
     queue = settings.CELERY_TASK_DEFAULT_QUEUE
-    session_worker = next(name for reply in app.control.ping(timeout=1) for name in reply
+    session_worker = next(name for reply in app.control.ping(timeout=10) for name in reply
                           if name.startswith("tessera-test-"))
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "core.settings.test", "PROVISIONING_STEP_PAUSE_SECONDS": "1"}
+    # A pause after each step, long enough that the poll below sees `create_database` done and kills
+    # the worker before `admin_user`, however loaded the machine.
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "core.settings.test", "PROVISIONING_STEP_PAUSE_SECONDS": "15"}
     doomed = subprocess.Popen(worker_command("doomed"), cwd=ROOT, env=env, start_new_session=True,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     app.control.cancel_consumer(queue, destination=[session_worker], reply=True)
     try:
-        wait_for(lambda: any(n.startswith("doomed@") for r in app.control.ping(timeout=0.5) for n in r), 30)
+        wait_for(lambda: any(n.startswith("doomed@") for r in app.control.ping(timeout=0.5) for n in r), 120)
         assert platform.post("/api/platform/tenants/", new_tenant("p-killed", server="a")).status_code == 202
         job = ProvisioningJob.objects.get(tenant__slug="p-killed")
-        wait_for(lambda: "create_database" in ProvisioningJob.objects.get(pk=job.pk).steps_done, 30)
+        wait_for(lambda: "create_database" in ProvisioningJob.objects.get(pk=job.pk).steps_done, 120)
         os.killpg(doomed.pid, signal.SIGKILL)  # mid-provisioning: the database exists, no admin yet
         doomed.wait(10)
     finally:
+        if doomed.poll() is None:  # the test failed before the kill: never leave it consuming the queue
+            os.killpg(doomed.pid, signal.SIGKILL)
+            doomed.wait(10)
         app.control.add_consumer(queue, destination=[session_worker], reply=True)
     assert ProvisioningJob.objects.get(pk=job.pk).status == JobStatus.RUNNING
     time.sleep(1.2)
@@ -141,7 +146,7 @@ def test_a_worker_killed_mid_provisioning_never_leaves_the_tenant_stuck(platform
 def test_the_watchdog_fails_a_job_that_stalls_on_every_attempt(platform: Api) -> None:
     tenant, _ = services.tenant_create(slug="p-stall", name="S", admin_email="o@p-stall.test", server="b")
     job = ProvisioningJob.objects.get(tenant=tenant)
-    wait_for(lambda: Tenant.objects.get(pk=tenant.pk).status == "active", 20)
+    wait_for(lambda: Tenant.objects.get(pk=tenant.pk).status == "active", 120)
     # Pretend a run stalled after creating the database, with no attempts left.
     ProvisioningJob.objects.filter(pk=job.pk).update(status=JobStatus.RUNNING, attempts=3,
                                                      steps_done=["template", "create_database"])

@@ -23,10 +23,12 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--summary", action="store_true", help="only print URLs and credentials")
+        parser.add_argument("--port", type=int, default=8000,
+                            help="the port the web server listens on (make run passes TESSERA_WEB_PORT)")
 
-    def handle(self, *args: Any, summary: bool = False, **options: Any) -> None:
+    def handle(self, *args: Any, summary: bool = False, port: int = 8000, **options: Any) -> None:
         if summary:
-            self._print_summary()
+            self._print_summary(port)
             return
         self._ensure_platform_admin()
         self._ensure_demo_tenant()
@@ -51,11 +53,9 @@ class Command(BaseCommand):
             provisioning.job_run(job_id=job.pk)  # in-process: the worker may not be up yet
             self.stdout.write(f"demo tenant {DEMO_TENANT!r} provisioned")
 
-    def _print_summary(self) -> None:
-        from infra.local.config import WEB_PORT  # the port `make run` serves on (TESSERA_WEB_PORT)
-
-        base = f"http://127.0.0.1:{WEB_PORT}"
-        tenant_base = f"http://{DEMO_TENANT}.{settings.TENANT_BASE_DOMAIN}:{WEB_PORT}"
+    def _print_summary(self, port: int) -> None:
+        base = f"http://127.0.0.1:{port}"
+        tenant_base = f"http://{DEMO_TENANT}.{settings.TENANT_BASE_DOMAIN}:{port}"
         lines = [
             "",
             "Tessera is running:",

@@ -7,7 +7,7 @@ import datetime
 import pytest
 from django.db.models import Q
 
-from projects.api.keyset import InvalidCursor, after, decode, encode, sort_fields
+from core.keyset import InvalidCursor, after, decode, encode, sort_fields
 from projects.models import Task
 
 pytestmark = pytest.mark.unit
