@@ -72,7 +72,7 @@ def test_the_platform_lists_are_documented_as_pages(schema: dict[str, Any]) -> N
 
 def test_the_platform_root_lists_endpoints_that_answer(control_db: None) -> None:
     services.servers_sync()
-    admin = User.objects.create_user("platform-admin", password="platform-pw", is_staff=True)
+    admin = User.objects.create_user("platform-admin", password="platform-pw", is_staff=True, is_superuser=True)
     client = Client(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=admin).key}")
     links = client.get("/api/platform/").json()
     assert {"tenants", "servers", "migration_runs", "token", "docs"} <= set(links)

@@ -20,7 +20,7 @@ from tests.tenants.conftest import Api
 @pytest.fixture
 def admin_api(control_db: None) -> Api:
     services.servers_sync()
-    admin = User.objects.create_user("platform-admin", password="platform-pw", is_staff=True)
+    admin = User.objects.create_user("platform-admin", password="platform-pw", is_staff=True, is_superuser=True)
     return Api(Client(), Token.objects.create(user=admin).key)
 
 
