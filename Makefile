@@ -7,7 +7,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install services run stop down status shell test lint typecheck bench reliability clean manage
+.PHONY: install services run stop down status shell test test-fast lint typecheck bench reliability clean manage
 
 $(STAMP): setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -48,8 +48,15 @@ status:
 test: services lint typecheck
 	$(PY) -m pytest
 
+# Unit tests only: pure logic, no service started or needed (seconds).
+test-fast: install
+	$(PY) -m pytest -m unit -q
+
+# ruff (style), lint-imports (the layering contracts in setup.cfg), vulture (dead code; pyproject.toml).
 lint: install
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
+	$(VENV)/bin/vulture
 
 BENCH_STAMP := $(VENV)/.bench-stamp
 
@@ -62,7 +69,7 @@ bench: services $(BENCH_STAMP)
 	$(PY) -m bench $(BENCH_ARGS)
 
 reliability: services
-	$(PY) -m pytest tests/reliability
+	$(PY) -m pytest -m reliability
 
 typecheck: install
 	$(VENV)/bin/mypy core routers tenants migrations_tooling projects

@@ -16,10 +16,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
+from psycopg2.extensions import connection as PgConnection
+
+from core import pgconnect
 
 SERVER_NAME_RE = re.compile(r"^[a-z][a-z0-9_-]{0,30}$")
 
@@ -47,6 +51,18 @@ class ServerConfig:
     pooler: Endpoint | None = None
     replica_poolers: tuple[Endpoint, ...] = ()
     options: tuple[tuple[str, str], ...] = field(default=())
+
+    def connect(self, dbname: str, *, application_name: str, endpoint: Endpoint | None = None,
+                autocommit: bool = True, **overrides: Any) -> PgConnection:
+        """Open a direct connection to `dbname` on `endpoint` (default: the primary, never a pooler).
+
+        The server's URL options and the connect timeout apply; `overrides`
+        (libpq keywords, e.g. ``user`` for a pooler's admin console) win.
+        """
+        where = endpoint or self.primary
+        params: dict[str, Any] = {"user": self.user, "password": self.password, **dict(self.options), **overrides}
+        return pgconnect.connect(host=where.host, port=where.port, dbname=dbname, application_name=application_name,
+                                 autocommit=autocommit, **params)
 
 
 def parse_endpoint(text: str) -> Endpoint:

@@ -20,16 +20,19 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-import psycopg2
 import redis
 from django.conf import settings
 from django.db import Error as DatabaseDriverError
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.http import require_safe
+from psycopg2.extensions import connection as PgConnection
 
-from core.dbservers import REPLICA_LAG_EXPR, Endpoint, configured_servers
+from core.aliases import CONTROL_ALIAS, CONTROL_REPLICA_ALIAS
+from core.dbservers import REPLICA_LAG_EXPR, Endpoint, ServerConfig, configured_servers
+from core.pgconnect import connect_alias
 
 CHECK_TIMEOUT_SECONDS = 2
+APPLICATION_NAME = "tessera-readyz"
 LAG_SQL = f"SELECT pg_is_in_recovery(), {REPLICA_LAG_EXPR}"
 
 Check = Callable[[], dict[str, Any]]
@@ -96,7 +99,7 @@ def _is_platform_admin(request: HttpRequest) -> bool:
     if scheme.lower() != "token" or not key.strip():
         return False
     try:
-        return Token.objects.using("default").filter(
+        return Token.objects.using(CONTROL_ALIAS).filter(
             key=key.strip(), user__is_staff=True, user__is_active=True).exists()
     except DatabaseDriverError:  # the control plane is down: no details, the status still answers
         return False
@@ -114,39 +117,34 @@ def _timed(check: Check) -> dict[str, Any]:
 
 def _checks() -> dict[str, Check]:
     checks: dict[str, Check] = {
-        "control": lambda: _pg_check_alias("default"),
-        "control_replica": lambda: _pg_check_alias("default_replica"),
+        "control": lambda: _pg_check_alias(CONTROL_ALIAS),
+        "control_replica": lambda: _pg_check_alias(CONTROL_REPLICA_ALIAS),
         "redis": _redis_check,
         "broker": _broker_check,
     }
     for server in configured_servers().values():
-        user, password = server.user, server.password
-        checks[f"server:{server.name}:primary"] = _endpoint_check(server.primary, user, password)
+        checks[f"server:{server.name}:primary"] = _endpoint_check(server, server.primary)
         if server.pooler:
-            checks[f"server:{server.name}:pooler"] = _endpoint_check(server.pooler, user, password)
+            checks[f"server:{server.name}:pooler"] = _endpoint_check(server, server.pooler)
         for i, replica in enumerate(server.replicas):
-            checks[f"server:{server.name}:replica{i}"] = _endpoint_check(replica, user, password)
+            checks[f"server:{server.name}:replica{i}"] = _endpoint_check(server, replica)
         for i, pooler in enumerate(server.replica_poolers):
-            checks[f"server:{server.name}:replica{i}_pooler"] = _endpoint_check(pooler, user, password)
+            checks[f"server:{server.name}:replica{i}_pooler"] = _endpoint_check(server, pooler)
     return checks
 
 
-def _endpoint_check(endpoint: Endpoint, user: str, password: str) -> Check:
+def _endpoint_check(server: ServerConfig, endpoint: Endpoint) -> Check:
     def check() -> dict[str, Any]:
-        return _pg_query(host=endpoint.host, port=endpoint.port, user=user, password=password,
-                         dbname="postgres")
+        return _pg_query(server.connect("postgres", endpoint=endpoint, application_name=APPLICATION_NAME,
+                                        connect_timeout=CHECK_TIMEOUT_SECONDS))
     return check
 
 
 def _pg_check_alias(alias: str) -> dict[str, Any]:
-    db = settings.DATABASES[alias]
-    return _pg_query(host=db["HOST"], port=db["PORT"] or 5432, user=db["USER"],
-                     password=db["PASSWORD"], dbname=db["NAME"])
+    return _pg_query(connect_alias(alias, application_name=APPLICATION_NAME, connect_timeout=CHECK_TIMEOUT_SECONDS))
 
 
-def _pg_query(**params: Any) -> dict[str, Any]:
-    conn = psycopg2.connect(connect_timeout=CHECK_TIMEOUT_SECONDS, application_name="tessera-readyz",
-                            **params)
+def _pg_query(conn: PgConnection) -> dict[str, Any]:
     try:
         with conn.cursor() as cursor:
             cursor.execute(LAG_SQL)

@@ -8,10 +8,10 @@ from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from core.aliases import CONTROL_ALIAS
 from migrations_tooling import selectors
 from migrations_tooling.models import MigrationRecord, MigrationRun
 
-CONTROL = "default"
 RECORD_FIELDS: Any = ["database_label", "server", "database", "status", "pending", "applied", "attempts", "duration_ms",
                  "error", "updated_at"]
 
@@ -36,7 +36,7 @@ class RecordInline(ReadOnly, admin.TabularInline):
     extra = 0
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[MigrationRecord]:
-        return super().get_queryset(request).using(CONTROL).order_by("id")
+        return super().get_queryset(request).using(CONTROL_ALIAS).order_by("id")
 
 
 @admin.register(MigrationRun)
@@ -51,7 +51,7 @@ class MigrationRunAdmin(ReadOnly, admin.ModelAdmin):
     inlines = [RecordInline]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[MigrationRun]:
-        return selectors.run_list().using(CONTROL)
+        return selectors.run_list().using(CONTROL_ALIAS)
 
     @admin.display(description="databases by status")
     def databases(self, obj: MigrationRun) -> str:

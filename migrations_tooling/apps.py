@@ -6,4 +6,6 @@ class MigrationsToolingConfig(AppConfig):
     verbose_name = "Fleet migrations"
 
     def ready(self) -> None:
-        from migrations_tooling import backfills  # noqa: F401  (registers the project's backfills)
+        from migrations_tooling.backfill import discover_backfills
+
+        discover_backfills()

@@ -1,6 +1,7 @@
 """Batched data migrations (backfills) across tenant databases, resumable and throttled.
 
-    register(Backfill("normalize-tags", queryset=lambda: Task.objects.all(), apply=lowercase_tags))
+    # <app>/backfills.py
+    BACKFILLS = [Backfill("normalize-tags", queryset=lambda: Task.objects.all(), apply=lowercase_tags)]
     run_backfill("normalize-tags", sleep=0.05)
 
 Each tenant is walked in primary-key order, `batch_size` rows at a time; every
@@ -14,30 +15,32 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
+from importlib import import_module
 
-from django.db.models import F, QuerySet
+from django.apps import apps
+from django.db.models import F
+from django.utils.module_loading import module_has_submodule
 
+from core.backfills import Backfill
 from migrations_tooling.models import BackfillRecord, RecordStatus
 from migrations_tooling.runner import RunOptions, select_targets
 from routers import TenantSpec, tenant_atomic, tenant_context
-
-
-@dataclass(frozen=True)
-class Backfill:
-    name: str
-    queryset: Callable[[], QuerySet[Any]]
-    apply: Callable[[list[Any]], None]
-    batch_size: int = 500
-
 
 REGISTRY: dict[str, Backfill] = {}
 
 
 def register(backfill: Backfill) -> Backfill:
+    """Make `backfill` runnable by name."""
     REGISTRY[backfill.name] = backfill
     return backfill
+
+
+def discover_backfills() -> None:
+    """Register the ``BACKFILLS`` of every installed app's ``backfills`` module."""
+    for app in apps.get_app_configs():
+        if module_has_submodule(app.module, "backfills"):
+            for backfill in getattr(import_module(f"{app.name}.backfills"), "BACKFILLS", ()):
+                register(backfill)
 
 
 def run_backfill(name: str, *, tenants: list[str] | None = None, sleep: float = 0.0,

@@ -9,15 +9,15 @@ from django.conf import settings
 from django.core.management import call_command
 from django.db import connections
 
+from core.aliases import CONTROL_ALIAS
 from migrations_tooling.plans import FleetExecutor, Plan, migration_key
-from migrations_tooling.state import DatabaseState, Target, compare
+from migrations_tooling.state import DatabaseState, Target, TargetKind, compare
 
 CONTROL = "control"  # the ledger label of the control plane
-CONTROL_ALIAS = "default"
 
 
 def control_target() -> Target:
-    return Target(CONTROL, CONTROL, str(settings.DATABASES[CONTROL_ALIAS]["NAME"]), CONTROL)
+    return Target(CONTROL, CONTROL, str(settings.DATABASES[CONTROL_ALIAS]["NAME"]), TargetKind.CONTROL)
 
 
 def control_plan(to: tuple[str, str] | None = None) -> Plan:

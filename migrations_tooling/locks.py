@@ -5,11 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-import psycopg2
-from django.conf import settings
-
+from core.aliases import CONTROL_ALIAS
 from core.errors import ApiError
 from core.locks import LockPurpose, lock_key
+from core.pgconnect import connect_alias
 
 RUN_LOCK = lock_key(LockPurpose.FLEET_RUN)  # on the control database, held by the coordinator for the whole run
 DATABASE_LOCK = lock_key(LockPurpose.TENANT_MIGRATION)  # on each tenant database, held while it migrates
@@ -23,10 +22,7 @@ class RunInProgress(ApiError):
 @contextmanager
 def fleet_lock() -> Iterator[None]:
     """Hold the global run lock on a dedicated control connection, or refuse clearly."""
-    db = settings.DATABASES["default"]
-    conn = psycopg2.connect(host=db["HOST"], port=db["PORT"] or 5432, user=db["USER"], password=db["PASSWORD"],
-                            dbname=db["NAME"], application_name="tessera-migrate-lock")
-    conn.autocommit = True
+    conn = connect_alias(CONTROL_ALIAS, application_name="tessera-migrate-lock")
     try:
         with conn.cursor() as cursor:
             cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", RUN_LOCK)
@@ -41,7 +37,7 @@ def run_lock_held() -> bool:
     """Return True when some session holds the global run lock (a run is alive)."""
     from django.db import connections
 
-    with connections["default"].cursor() as cursor:
+    with connections[CONTROL_ALIAS].cursor() as cursor:
         cursor.execute("SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted "
                        "AND database = (SELECT oid FROM pg_database WHERE datname = current_database()) "
                        "AND classid = %s AND objid = %s AND objsubid = 2)", RUN_LOCK)

@@ -17,10 +17,10 @@ from dataclasses import dataclass, field
 
 from django.db import connections
 
+from migrations_tooling.apply import direct_alias
 from migrations_tooling.control import control_plan, control_state
 from migrations_tooling.plans import FleetExecutor, Plan, PlanBook, migration_key, tenant_leaves
-from migrations_tooling.state import TEMPLATE, DatabaseState, Target, fleet_state
-from migrations_tooling.worker import direct_alias
+from migrations_tooling.state import DatabaseState, Target, TargetKind, fleet_state
 
 
 @dataclass(frozen=True)
@@ -45,8 +45,8 @@ class FleetPlan:
         """Return the databases with migrations unknown to the code and the templates to rebuild."""
         states = [self.control_state] if self.control_state else []
         states += self.states
-        unknown = [s.target.label for s in states if s.unknown and s.target.kind != TEMPLATE]
-        rebuild = [s.target.label for s in states if s.target.kind == TEMPLATE and (s.rebuild or s.unknown)]
+        unknown = [s.target.label for s in states if s.unknown and s.target.kind != TargetKind.TEMPLATE]
+        rebuild = [s.target.label for s in states if s.target.kind == TargetKind.TEMPLATE and (s.rebuild or s.unknown)]
         return Mismatch(unknown, rebuild)
 
     def mismatch_notes(self) -> list[dict[str, object]]:
@@ -55,7 +55,7 @@ class FleetPlan:
         notes: list[dict[str, object]] = []
         for state in [*states, *self.states]:
             label = state.target.label
-            if state.target.kind == TEMPLATE and (state.rebuild or state.unknown):
+            if state.target.kind == TargetKind.TEMPLATE and (state.rebuild or state.unknown):
                 notes.append({"migration": "", "code": "TEMPLATE_REBUILD", "blocking": False, "database": label,
                               "message": f"{label} is rebuilt from scratch (missing or holding unknown migrations)"})
             elif state.unknown:

@@ -7,7 +7,7 @@ from typing import Any
 
 from migrations_tooling.models import MigrationRun, RecordStatus
 from migrations_tooling.planning import FleetPlan
-from migrations_tooling.state import TEMPLATE, DatabaseState
+from migrations_tooling.state import DatabaseState, TargetKind
 
 MAX_LISTED = 20
 
@@ -15,7 +15,7 @@ MAX_LISTED = 20
 def plan_document(fleet: FleetPlan, *, to: tuple[str, str] | None, code_version: str) -> dict[str, Any]:
     """Return a plan as a JSON-ready document (what --plan --format json prints)."""
     mismatch = fleet.mismatch()
-    tenants = [s for s in fleet.states if s.target.kind != TEMPLATE]
+    tenants = [s for s in fleet.states if s.target.kind != TargetKind.TEMPLATE]
     return {
         "code_version": code_version,
         "target": list(to) if to else None,
@@ -66,7 +66,7 @@ def mismatch_lines(document: dict[str, Any]) -> list[str]:
     if control_unknown:
         lines.append(f"UNKNOWN control: {', '.join(control_unknown)}")
     for entry in document["databases"]:
-        if entry["unknown"] and entry["kind"] != TEMPLATE:
+        if entry["unknown"] and entry["kind"] != TargetKind.TEMPLATE:
             lines.append(f"UNKNOWN {entry['label']}: {', '.join(entry['unknown'])}")
         if entry["error"]:
             lines.append(f"ERROR {entry['label']}: {entry['error']}")

@@ -24,18 +24,19 @@ from typing import Any
 from django.db import close_old_connections, connections
 from django.utils import timezone
 
+from core.aliases import CONTROL_ALIAS
 from core.dbservers import configured_servers
 from core.errors import ApiError
 from migrations_tooling import lint as linting
+from migrations_tooling.apply import migrate_database
 from migrations_tooling.control import CONTROL, control_target, migrate_control
 from migrations_tooling.locks import RunInProgress, fleet_lock
 from migrations_tooling.models import MigrationRecord, MigrationRun, RecordStatus, RunStatus
 from migrations_tooling.planning import FleetPlan, plan_fleet
 from migrations_tooling.pool import MigrationPool
-from migrations_tooling.state import TEMPLATE, Target, template_target
+from migrations_tooling.state import Target, TargetKind, template_target
 from migrations_tooling.template_refresh import refresh_template
 from migrations_tooling.version import code_version
-from migrations_tooling.worker import migrate_database
 from tenants.models import Tenant, TenantStatus
 
 logger = logging.getLogger("tessera.migrations")
@@ -76,7 +77,7 @@ class UnknownTenants(ApiError):
 
 def _tenants() -> Any:
     """Return the migratable tenants, read on the control primary: a lagging replica would miss new ones."""
-    return Tenant.objects.using("default").filter(status__in=MIGRATABLE)
+    return Tenant.objects.using(CONTROL_ALIAS).filter(status__in=MIGRATABLE)
 
 
 def check_selection(options: RunOptions) -> None:
@@ -203,7 +204,7 @@ def target_key(options: RunOptions) -> Any:
 
 
 def _target(record: MigrationRecord) -> Target:
-    kind = TEMPLATE if record.database_label.startswith("template:") else "tenant"
+    kind = TargetKind.TEMPLATE if record.database_label.startswith("template:") else TargetKind.TENANT
     return Target(record.database_label, record.server, record.database, kind)
 
 
@@ -246,7 +247,7 @@ class Ledger:
         target = _target(record)
         if self.options.executor_only:
             return migrate_database(target, self.fleet.book, to=target_key(self.options), fake=self.options.fake)
-        if target.kind == TEMPLATE:
+        if target.kind == TargetKind.TEMPLATE:
             return refresh_template(target, self.fleet.book, rebuild=target.label in self.rebuild,
                                     applied=self.applied.get(target.label))
         return migrate_database(target, self.fleet.book, self.applied.get(target.label))
@@ -263,13 +264,13 @@ class Ledger:
 
 def save_results(results: list[tuple[int, dict[str, Any]]]) -> None:
     """Write the outcome of finished databases in one statement (the coordinator's hot path)."""
-    table = connections["default"].ops.quote_name(MigrationRecord._meta.db_table)
+    table = connections[CONTROL_ALIAS].ops.quote_name(MigrationRecord._meta.db_table)
     values = ", ".join(["(%s, %s, %s::varchar(200)[], %s, %s::integer, %s::integer)"] * len(results))
     params: list[Any] = []
     for pk, result in results:
         params += [pk, result["status"], result.get("applied", []), result.get("error", ""),
                    result.get("duration_ms"), result.get("attempts", 1)]
-    with connections["default"].cursor() as cursor:
+    with connections[CONTROL_ALIAS].cursor() as cursor:
         cursor.execute(
             f"UPDATE {table} AS r SET status = v.status, applied = v.applied, error = v.error, "
             "duration_ms = v.duration_ms, attempts = r.attempts + v.attempts, updated_at = now() "

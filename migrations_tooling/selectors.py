@@ -6,6 +6,7 @@ from typing import Any
 
 from django.db.models import Count, Q, QuerySet
 
+from core.aliases import CONTROL_ALIAS
 from core.dbservers import configured_servers
 from migrations_tooling.control import control_state
 from migrations_tooling.models import MigrationRun, RecordStatus
@@ -37,7 +38,7 @@ def drift_report(*, tenants: list[str] | None = None, exclude: list[str] | None 
 def run_list() -> QuerySet[MigrationRun]:
     """Return the runs with their per-status record counts (one query for a whole page)."""
     counts = {f"count_{status}": Count("records", filter=Q(records__status=status)) for status in RecordStatus.values}
-    return MigrationRun.objects.using("default").annotate(**counts)
+    return MigrationRun.objects.using(CONTROL_ALIAS).annotate(**counts)
 
 
 def run_counts(run: MigrationRun) -> dict[str, int]:

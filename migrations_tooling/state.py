@@ -14,17 +14,23 @@ import dataclasses
 import functools
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
 import psycopg2
-from django.conf import settings
 from psycopg2.extensions import connection as PgConnection
 
 from core.dbservers import configured_servers
 from migrations_tooling.plans import project_loader
 from tenants import templates
 
-TENANT, TEMPLATE = "tenant", "template"
+
+class TargetKind(StrEnum):
+    """What a fleet target is: a tenant's database, or a server's template."""
+
+    TENANT = "tenant"
+    TEMPLATE = "template"
+    CONTROL = "control"
 
 
 @dataclass(frozen=True)
@@ -34,7 +40,7 @@ class Target:
     label: str  # tenant slug, or "template:<server>"
     server: str
     database: str
-    kind: str = TENANT
+    kind: TargetKind = TargetKind.TENANT
 
 
 @dataclass(frozen=True)
@@ -53,16 +59,13 @@ class DatabaseState:
 
 
 def template_target(server: str) -> Target:
-    return Target(f"template:{server}", server, templates.template_name(), TEMPLATE)
+    return Target(f"template:{server}", server, templates.template_name(), TargetKind.TEMPLATE)
 
 
 def connect(target: Target, **extra: Any) -> PgConnection:
     """Open a direct connection (never through a pooler) to `target`'s database."""
     server = configured_servers()[target.server]
-    params: dict[str, Any] = {**dict(server.options), "connect_timeout": settings.DB_CONNECT_TIMEOUT,
-                              "application_name": "tessera-migrate", **extra}
-    return psycopg2.connect(host=server.primary.host, port=server.primary.port, user=server.user,
-                            password=server.password, dbname=target.database, **params)
+    return server.connect(target.database, application_name="tessera-migrate", autocommit=False, **extra)
 
 
 def applied_migrations(target: Target) -> frozenset[tuple[str, str]]:
@@ -105,7 +108,7 @@ def compare(target: Target, applied: frozenset[tuple[str, str]], order: list[tup
 
 def database_state(target: Target, order: list[tuple[str, str]]) -> DatabaseState:
     stale = False
-    if target.kind == TEMPLATE:
+    if target.kind == TargetKind.TEMPLATE:
         comment = templates.template_state(target.server)
         if comment == templates.fingerprint():
             return DatabaseState(target, (), ())

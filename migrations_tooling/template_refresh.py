@@ -11,9 +11,9 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from migrations_tooling.apply import migrate_database
 from migrations_tooling.plans import PlanBook
 from migrations_tooling.state import Target, applied_migrations, compare, ordered_expected
-from migrations_tooling.worker import migrate_database
 from tenants import templates
 
 

@@ -70,6 +70,10 @@ class TaskStatus(models.TextChoices):
     CANCELLED = "cancelled", "Cancelled"
 
 
+# A task is open until it is done or cancelled: the one definition, used by the stats.
+OPEN_TASK_STATUSES = (TaskStatus.TODO, TaskStatus.IN_PROGRESS)
+
+
 class Priority(models.IntegerChoices):
     LOW = 1, "Low"
     MEDIUM = 2, "Medium"

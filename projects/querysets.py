@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.contrib.postgres.search import SearchQuery, SearchRank
 from django.db import models
-from django.db.models import Count, F, FloatField, Q
+from django.db.models import F, FloatField
 from django.db.models.functions import Cast
 
 if TYPE_CHECKING:
@@ -22,9 +22,6 @@ class ProjectQuerySet(models.QuerySet["Project"]):
 
     def active(self) -> ProjectQuerySet:
         return self.filter(archived=False)
-
-    def with_task_counts(self) -> ProjectQuerySet:
-        return self.annotate(task_count=Count("tasks", distinct=True))
 
 
 class TaskQuerySet(models.QuerySet["Task"]):
@@ -46,9 +43,6 @@ class TaskQuerySet(models.QuerySet["Task"]):
         return (self.filter(search_vector=query)
                 .annotate(rank=rank)
                 .order_by("-rank", "-id"))
-
-    def open(self) -> TaskQuerySet:
-        return self.filter(Q(status="todo") | Q(status="in_progress"))
 
 
 class CommentQuerySet(models.QuerySet["Comment"]):

@@ -8,7 +8,7 @@ from typing import Any
 from django.core.cache import cache
 from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 
-from projects.models import Export, ExportStatus, Project, ProjectMembership, Task
+from projects.models import OPEN_TASK_STATUSES, Export, ExportStatus, Project, ProjectMembership, Task
 
 STATS_TIMEOUT = 300
 
@@ -47,8 +47,8 @@ def project_stats(*, project: Project) -> dict[str, Any]:
     by_status = dict(project.tasks.values_list("status").annotate(n=Count("id")).order_by())
     aggregates = project.tasks.aggregate(
         total=Count("id"),
-        open=Count("id", filter=Q(status__in=["todo", "in_progress"])),
-        overdue=Count("id", filter=Q(status__in=["todo", "in_progress"], due_date__lt=_today())),
+        open=Count("id", filter=Q(status__in=OPEN_TASK_STATUSES)),
+        overdue=Count("id", filter=Q(status__in=OPEN_TASK_STATUSES, due_date__lt=_today())),
         unassigned=Count("id", filter=Q(assignee__isnull=True)),
     )
     members = project.memberships.count()

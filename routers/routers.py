@@ -17,7 +17,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db import models
 
 from core.dbservers import configured_servers
-from routers import budget, consistency, registry, replicas
+from routers import budget, consistency, replicas
 from routers.context import current_tenant_or_none
 from routers.exceptions import TenantContextMissing
 from routers.planes import Plane, plane_of, primary_read_apps
@@ -125,11 +125,3 @@ def is_schema_alias(alias: str) -> bool:
         return False
     role = alias.split(":")[2:]
     return not role or role == ["direct"]
-
-
-def server_of_alias(alias: str) -> str | None:
-    """Return the server (WAL stream) an alias writes to."""
-    if alias in (CONTROL_PRIMARY, CONTROL_REPLICA):
-        return CONTROL_SERVER
-    info = registry.alias_info(alias)
-    return info.server if info else None

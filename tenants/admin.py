@@ -17,23 +17,22 @@ from django.db.models import ForeignKey, QuerySet
 from django.forms import BaseInlineFormSet, ModelForm
 from django.http import HttpRequest
 
+from core.aliases import CONTROL_ALIAS
 from core.errors import ApiError
 from tenants import selectors, services
 from tenants.models import DatabaseServer, Domain, ProvisioningJob, Tenant
 from tenants.validation import custom_domain_problem, normalize_domain
-
-CONTROL = "default"
 
 
 class PrimaryReads:
     """Read the control-plane primary: an operator acts on what is, not on what a replica replayed."""
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
-        return super().get_queryset(request).using(CONTROL)  # type: ignore[misc]
+        return super().get_queryset(request).using(CONTROL_ALIAS)  # type: ignore[misc]
 
     def formfield_for_foreignkey(self, db_field: ForeignKey, request: HttpRequest,
                                  **kwargs: Any) -> forms.ModelChoiceField | None:
-        kwargs.setdefault("queryset", db_field.remote_field.model._default_manager.using(CONTROL))
+        kwargs.setdefault("queryset", db_field.remote_field.model._default_manager.using(CONTROL_ALIAS))
         return super().formfield_for_foreignkey(db_field, request, **kwargs)  # type: ignore[misc]
 
 
@@ -137,7 +136,7 @@ class DomainAdmin(PrimaryReads, admin.ModelAdmin):
     def formfield_for_foreignkey(self, db_field: ForeignKey, request: HttpRequest,
                                  **kwargs: Any) -> forms.ModelChoiceField | None:
         if db_field.name == "tenant":
-            kwargs["queryset"] = selectors.tenant_list().using(CONTROL)  # deleted tenants take no domains
+            kwargs["queryset"] = selectors.tenant_list().using(CONTROL_ALIAS)  # deleted tenants take no domains
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def save_model(self, request: HttpRequest, obj: Domain, form: ModelForm, change: bool) -> None:
@@ -167,7 +166,7 @@ class DatabaseServerAdmin(PrimaryReads, admin.ModelAdmin):
         return False
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[DatabaseServer]:
-        return selectors.servers_with_counts().using(CONTROL)
+        return selectors.servers_with_counts().using(CONTROL_ALIAS)
 
     @admin.display(description="tenants", ordering="live")
     def tenant_count(self, obj: DatabaseServer) -> int:

@@ -14,8 +14,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TypeAlias
 
-import psycopg2
-from django.conf import settings
 from psycopg2 import sql
 from psycopg2.extensions import connection as PgConnection
 from psycopg2.extensions import cursor as PgCursor
@@ -31,12 +29,7 @@ Target: TypeAlias = str | PgConnection  # a server name, or an open autocommit c
 def server_connection(server: str | ServerConfig) -> Iterator[PgConnection]:
     """Yield an autocommit connection to a server's primary (never through a pooler)."""
     config = configured_servers()[server] if isinstance(server, str) else server
-    conn = psycopg2.connect(
-        host=config.primary.host, port=config.primary.port, user=config.user,
-        password=config.password, dbname=MAINTENANCE_DB, connect_timeout=settings.DB_CONNECT_TIMEOUT,
-        application_name="tessera-provisioning", **dict(config.options),
-    )
-    conn.autocommit = True
+    conn = config.connect(MAINTENANCE_DB, application_name="tessera-provisioning")
     try:
         yield conn
     finally:

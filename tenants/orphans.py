@@ -25,6 +25,7 @@ import psycopg2
 from django.conf import settings
 from django.db import DatabaseError, transaction
 
+from core.aliases import CONTROL_ALIAS
 from core.dbservers import configured_servers
 from routers import registry
 from tenants import dbops
@@ -32,7 +33,6 @@ from tenants.models import DatabaseServer, Tenant
 from tenants.provisioning import LIVE, marked_tenant_id
 
 logger = logging.getLogger("tessera.provisioning")
-CONTROL = "default"
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,7 +55,7 @@ def orphan_databases_sweep(*, dry_run: bool = False) -> list[Orphan]:
 
 
 def _sweep_server(server: str, *, dry_run: bool) -> list[Orphan]:
-    with transaction.atomic(using=CONTROL):
+    with transaction.atomic(using=CONTROL_ALIAS):
         list(DatabaseServer.objects.select_for_update().filter(name=server).values_list("pk", flat=True))
         found = dbops.database_comments(server, settings.TENANT_DB_NAME_PREFIX)
         owners = {name: owner for name, comment in found.items() if (owner := marked_tenant_id(comment)) is not None}

@@ -25,6 +25,7 @@ from django.contrib.auth import get_user_model
 from django.db import connections, transaction
 from django.utils import timezone
 
+from core.aliases import CONTROL_ALIAS
 from core.locks import LockPurpose, lock_key
 from routers import registry, tenant_context
 from routers.cache import tenant_keys_purge
@@ -34,7 +35,6 @@ from tenants.models import JobKind, JobStatus, ProvisioningJob, Tenant, TenantSt
 from tenants.templates import ensure_template
 
 logger = logging.getLogger("tessera.provisioning")
-CONTROL = "default"
 DATABASE_STEPS = ("create_database", "admin_user")
 OWNER_MARK = "tessera-tenant:"
 LIVE = (TenantStatus.PROVISIONING, TenantStatus.ACTIVE, TenantStatus.SUSPENDED)
@@ -131,7 +131,7 @@ def step_activate(tenant: Tenant, job: ProvisioningJob) -> None:
     if not dbops.database_exists(tenant.server_id, tenant.database):
         raise ActivationRefused(f"database {tenant.database} is missing on server {tenant.server_id}")
     now = timezone.now()
-    with transaction.atomic(using=CONTROL):  # whoever sees the tenant active sees the step done
+    with transaction.atomic(using=CONTROL_ALIAS):  # whoever sees the tenant active sees the step done
         activated = Tenant.objects.filter(pk=tenant.pk, status=TenantStatus.PROVISIONING).update(
             status=TenantStatus.ACTIVE, activated_at=now, error="", updated_at=now)
         if activated:
@@ -160,7 +160,7 @@ def step_drop_database(tenant: Tenant, job: ProvisioningJob) -> None:
 def step_mark_deleted(tenant: Tenant, job: ProvisioningJob) -> None:
     """Mark the tenant deleted, free its domains and purge its cache keys."""
     tenant_keys_purge(selectors.tenant_spec(tenant))
-    with transaction.atomic(using=CONTROL):
+    with transaction.atomic(using=CONTROL_ALIAS):
         tenant.domains.all().delete()
         Tenant.objects.filter(pk=tenant.pk).update(
             status=TenantStatus.DELETED, deleted_at=timezone.now(), updated_at=timezone.now())
@@ -213,7 +213,7 @@ def _run_steps(job: ProvisioningJob, progress: Progress | None) -> None:
 
 
 def _start(job_id: int) -> ProvisioningJob | None:
-    with transaction.atomic(using=CONTROL):
+    with transaction.atomic(using=CONTROL_ALIAS):
         job = (ProvisioningJob.objects.select_for_update().select_related("tenant")
                .filter(pk=job_id).first())
         if job is None or job.status in (JobStatus.DONE, JobStatus.FAILED):
@@ -318,11 +318,11 @@ def job_lock(job_id: int) -> Iterator[bool]:
 
 
 def _try_lock(job_id: int) -> bool:
-    with connections[CONTROL].cursor() as cursor:
+    with connections[CONTROL_ALIAS].cursor() as cursor:
         cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", lock_key(LockPurpose.PROVISIONING_JOB, job_id))
         return bool(cursor.fetchone()[0])
 
 
 def _unlock(job_id: int) -> None:
-    with connections[CONTROL].cursor() as cursor:
+    with connections[CONTROL_ALIAS].cursor() as cursor:
         cursor.execute("SELECT pg_advisory_unlock(%s, %s)", lock_key(LockPurpose.PROVISIONING_JOB, job_id))

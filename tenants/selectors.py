@@ -9,10 +9,10 @@ from django.contrib.postgres.aggregates import ArrayAgg
 from django.contrib.postgres.fields import ArrayField
 from django.db.models import CharField, Count, Q, QuerySet, Value
 
+from core.aliases import CONTROL_ALIAS
 from routers.spec import TenantSpec
 from tenants.models import DatabaseServer, JobStatus, ProvisioningJob, Tenant, TenantStatus
 
-CONTROL = "default"
 LIVE = ~Q(status=TenantStatus.DELETED)
 
 
@@ -22,14 +22,14 @@ def tenant_spec(tenant: Tenant) -> TenantSpec:
 
 def tenant_get(*, slug: str, primary: bool = False) -> Tenant | None:
     """Return the live (not deleted) tenant with `slug` (from the primary when a write follows)."""
-    tenants = Tenant.objects.using(CONTROL) if primary else Tenant.objects
+    tenants = Tenant.objects.using(CONTROL_ALIAS) if primary else Tenant.objects
     return tenants.filter(LIVE, slug=slug).first()
 
 
 def tenant_for_resolution(*, slug: str, primary: bool = False) -> Tenant | None:
     """Return the live tenant `slug` with `domain_names` (its custom domains), in one query."""
     no_domains = Value([], output_field=ArrayField(CharField()))
-    tenants = Tenant.objects.using(CONTROL) if primary else Tenant.objects
+    tenants = Tenant.objects.using(CONTROL_ALIAS) if primary else Tenant.objects
     return (tenants.filter(LIVE, slug=slug)
             .annotate(domain_names=ArrayAgg("domains__domain", filter=Q(domains__isnull=False), default=no_domains))
             .first())
@@ -44,7 +44,7 @@ def tenant_list_all() -> QuerySet[Tenant]:
 
     Read on the primary, like the admin: an operator lists what is, not what a replica replayed.
     """
-    return Tenant.objects.using(CONTROL).prefetch_related("domains")
+    return Tenant.objects.using(CONTROL_ALIAS).prefetch_related("domains")
 
 
 def tenant_slug_for_domain(*, domain: str) -> str | None:
@@ -80,7 +80,7 @@ def placement_candidates() -> QuerySet[DatabaseServer]:
     Read on the primary: a placement decides a write, and a replica may not
     have seen a server synced or a tenant placed a moment ago.
     """
-    return (DatabaseServer.objects.using(CONTROL).filter(configured=True, accepts_tenants=True)
+    return (DatabaseServer.objects.using(CONTROL_ALIAS).filter(configured=True, accepts_tenants=True)
             .annotate(live=Count("tenants", filter=~Q(tenants__status=TenantStatus.DELETED)))
             .order_by("live", "name"))
 

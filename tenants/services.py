@@ -21,6 +21,7 @@ from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from core.aliases import CONTROL_ALIAS
 from core.dbservers import configured_servers
 from core.errors import ApiError, Conflict
 from core.queue import QueueUnavailable, enqueue_or_fail
@@ -44,7 +45,6 @@ from tenants.validation import (
     slug_problem,
 )
 
-CONTROL = "default"
 CORS_ORIGINS_MAX = 50
 logger = logging.getLogger("tessera.provisioning")
 
@@ -94,7 +94,7 @@ def tenant_create(*, slug: str, name: str, admin_email: str, admin_password: str
     generated = None if admin_password else secrets.token_urlsafe(12)
     database = database_name_for(slug, settings.TENANT_DB_NAME_PREFIX)
     try:
-        with transaction.atomic(using=CONTROL):
+        with transaction.atomic(using=CONTROL_ALIAS):
             tenant = Tenant.objects.create(
                 slug=slug, name=name, plan=plan, server=placed, database=database, admin_email=admin_email)
             job = ProvisioningJob.objects.create(
@@ -113,7 +113,7 @@ def tenant_update(*, slug: str, name: str, plan: str) -> Tenant:
     tenant = _tenant_or_404(slug)
     _raise_problems(_profile_problems(name=name, plan=plan))
     Tenant.objects.filter(pk=tenant.pk).update(name=name, plan=plan, updated_at=timezone.now())
-    tenant.refresh_from_db(using=CONTROL)
+    tenant.refresh_from_db(using=CONTROL_ALIAS)
     return tenant
 
 
@@ -169,7 +169,7 @@ def _enqueue_or_undo(job: ProvisioningJob, *, undo: Callable[[], object]) -> Non
     """Queue `job`; if the broker refuses it, run `undo` (one transaction) and raise QueueUnavailable."""
 
     def undo_all() -> None:
-        with transaction.atomic(using=CONTROL):
+        with transaction.atomic(using=CONTROL_ALIAS):
             undo()
         resolution.invalidate()
 
@@ -188,10 +188,10 @@ def _set_status(tenant: Tenant, status: str, *, allowed: set[TenantStatus], **fi
     updated = Tenant.objects.filter(pk=tenant.pk, status__in=allowed).update(
         status=status, updated_at=timezone.now(), **fields)
     if not updated:
-        tenant.refresh_from_db(using=CONTROL)
+        tenant.refresh_from_db(using=CONTROL_ALIAS)
         raise InvalidState(f"Tenant '{tenant.slug}' is {tenant.status}; cannot become {status}.")
     resolution.invalidate()
-    tenant.refresh_from_db(using=CONTROL)
+    tenant.refresh_from_db(using=CONTROL_ALIAS)
     return tenant
 
 
@@ -212,7 +212,7 @@ def tenant_retry(*, slug: str) -> Tenant:
     if job is None or job.kind != JobKind.PROVISION:
         raise InvalidState(f"Tenant '{slug}' has no provisioning to retry.")
     failed_error = tenant.error
-    with transaction.atomic(using=CONTROL):
+    with transaction.atomic(using=CONTROL_ALIAS):
         tenant = _set_status(tenant, TenantStatus.PROVISIONING, allowed={TenantStatus.FAILED}, error="")
         ProvisioningJob.objects.filter(pk=job.pk).update(
             status=JobStatus.PENDING, error="", finished_at=None, heartbeat_at=None, attempts=0,
@@ -230,7 +230,7 @@ def tenant_retry(*, slug: str) -> Tenant:
 
 def _deletion_retry(tenant: Tenant, job: ProvisioningJob) -> Tenant:
     """Queue a failed deletion again (the tenant stays `deleting`; one delete job per tenant)."""
-    with transaction.atomic(using=CONTROL):
+    with transaction.atomic(using=CONTROL_ALIAS):
         reset = ProvisioningJob.objects.filter(pk=job.pk, status=JobStatus.FAILED).update(
             status=JobStatus.PENDING, finished_at=None, heartbeat_at=None, attempts=0, queued_at=timezone.now())
         if not reset or tenant.status != TenantStatus.DELETING:
@@ -251,13 +251,13 @@ def tenant_delete(*, slug: str) -> Tenant:
     of concurrent calls through; a tenant already `deleting` answers 409 and
     nothing is queued (`retry` resumes a deletion that failed).
     """
-    if selectors.tenant_get(slug=slug, primary=True) is None and Tenant.objects.using(CONTROL).filter(
+    if selectors.tenant_get(slug=slug, primary=True) is None and Tenant.objects.using(CONTROL_ALIAS).filter(
             slug=slug, status=TenantStatus.DELETED).exists():
         raise InvalidState(f"Tenant '{slug}' is deleted; cannot become deleting.")
     tenant = _tenant_or_404(slug)
     allowed = {TenantStatus.ACTIVE, TenantStatus.SUSPENDED, TenantStatus.FAILED}
     before = tenant.status
-    with transaction.atomic(using=CONTROL):
+    with transaction.atomic(using=CONTROL_ALIAS):
         tenant = _set_status(tenant, TenantStatus.DELETING, allowed=allowed)
         job = ProvisioningJob.objects.create(tenant=tenant, kind=JobKind.DELETE)
 
@@ -276,7 +276,7 @@ def domain_add(*, slug: str, domain: str) -> Domain:
     if problem := custom_domain_problem(domain):
         raise InvalidInput(f"domain: {problem}", fields={"domain": [problem]})
     try:
-        with transaction.atomic(using=CONTROL):
+        with transaction.atomic(using=CONTROL_ALIAS):
             row = Domain.objects.create(tenant=tenant, domain=domain)
     except IntegrityError:
         raise Conflict(f"Domain '{domain}' is already in use.", code="domain_exists") from None
@@ -309,7 +309,7 @@ def tenant_cors_set(*, slug: str, origins: list[str]) -> Tenant:
     unique = sorted({str(origin) for origin in cleaned})
     Tenant.objects.filter(pk=tenant.pk).update(cors_origins=unique, updated_at=timezone.now())
     resolution.invalidate()
-    tenant.refresh_from_db(using=CONTROL)
+    tenant.refresh_from_db(using=CONTROL_ALIAS)
     return tenant
 
 

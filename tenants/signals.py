@@ -13,16 +13,17 @@ from typing import Any
 
 from django.db import DatabaseError, connections
 
+from core.aliases import CONTROL_ALIAS
+
 logger = logging.getLogger("tessera.provisioning")
-CONTROL = "default"
 
 
-def sync_after_migrate(*, using: str = CONTROL, plan: Any = None, **kwargs: Any) -> None:
+def sync_after_migrate(*, using: str = CONTROL_ALIAS, plan: Any = None, **kwargs: Any) -> None:
     """Sync servers once `migrate` has run on the control database (tenant databases are skipped)."""
     from tenants.models import DatabaseServer
     from tenants.services import servers_sync
 
-    if using != CONTROL:
+    if using != CONTROL_ALIAS:
         return
     if DatabaseServer._meta.db_table not in connections[using].introspection.table_names():
         return  # the tenants app was migrated backwards to zero

@@ -8,6 +8,7 @@ and migrated; its streaming replica receives it like any other write.
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -16,13 +17,25 @@ from pathlib import Path
 
 import psycopg2
 import pytest
+from django.apps import apps
 from django.conf import settings
 from django.core.management import call_command
 from psycopg2 import sql
 
+from routers.planes import Plane, plane_of
 from routers.spec import TenantSpec
 
 ROOT = Path(__file__).resolve().parents[1]
+# Suites marked by where they live, so `-m "not reliability"` or `-m bench` select them.
+MARKED_DIRECTORIES = {"reliability": pytest.mark.reliability, "bench": pytest.mark.bench}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark the reliability and bench suites by their directory."""
+    for item in items:
+        parts = item.path.relative_to(ROOT).parts
+        if len(parts) > 1 and parts[0] == "tests" and parts[1] in MARKED_DIRECTORIES:
+            item.add_marker(MARKED_DIRECTORIES[parts[1]])
 
 
 def _maintenance_connection() -> psycopg2.extensions.connection:
@@ -96,11 +109,21 @@ def _wait_for_worker(app: object, proc: subprocess.Popen[bytes], timeout: float 
 
 # --- Tenant databases ------------------------------------------------------------
 
-TENANT_TABLES = (
-    "projects_comment", "projects_task", "projects_projectmembership", "projects_project",
-    "projects_export", "authtoken_token", "auth_user_groups", "auth_user_user_permissions",
-    "django_admin_log", "auth_user",
-)
+# Truncated after each test, read from the app registry so a new model is cleaned
+# up without editing a list. Kept: rows that migrations create (content types,
+# permissions), the fleet-migration ledger (tests read their own runs by id) and
+# the test-only fleetapp, whose tables come and go with the migrations a test picks.
+KEPT_MODELS = frozenset({"contenttypes.ContentType", "auth.Permission"})
+KEPT_APPS = frozenset({"migrations_tooling", "fleetapp"})
+
+
+def tables_of(*planes: Plane) -> tuple[str, ...]:
+    """Return the tables of the models stored in databases of `planes` that tests empty."""
+    return tuple(sorted({
+        model._meta.db_table for model in apps.get_models(include_auto_created=True)
+        if plane_of(model._meta.app_label) in planes and model._meta.managed and not model._meta.proxy
+        and model._meta.label not in KEPT_MODELS and model._meta.app_label not in KEPT_APPS
+    }))
 
 
 @pytest.fixture(scope="session")
@@ -135,7 +158,7 @@ def truncate_tenant(spec: TenantSpec) -> None:
     conn.autocommit = True
     try:
         with conn.cursor() as cursor:
-            cursor.execute(f"TRUNCATE {', '.join(TENANT_TABLES)} RESTART IDENTITY CASCADE")
+            cursor.execute(f"TRUNCATE {', '.join(tables_of(Plane.TENANT, Plane.BOTH))} RESTART IDENTITY CASCADE")
     finally:
         conn.close()
 
@@ -193,9 +216,6 @@ def _clear_tenant_caches(world: dict[str, TenantSpec]) -> None:
 
 # --- Control plane -----------------------------------------------------------------
 
-CONTROL_TABLES = ("tenants_provisioningjob", "tenants_domain", "tenants_tenant", "tenants_databaseserver",
-                  "authtoken_token", "django_admin_log", "auth_user_groups", "auth_user_user_permissions",
-                  "auth_user")
 PROVISIONED_PREFIX = "p-"  # tenants provisioned by tests; their databases are dropped after each test
 
 
@@ -206,7 +226,7 @@ def _truncate_control() -> None:
     conn.autocommit = True
     try:
         with conn.cursor() as cursor:
-            cursor.execute(f"TRUNCATE {', '.join(CONTROL_TABLES)} RESTART IDENTITY CASCADE")
+            cursor.execute(f"TRUNCATE {', '.join(tables_of(Plane.CONTROL, Plane.BOTH))} RESTART IDENTITY CASCADE")
     finally:
         conn.close()
 
@@ -238,6 +258,13 @@ def control_db(django_db_setup: None, tenant_templates: None,
         _drop_provisioned_databases()
         _truncate_control()
         resolution.invalidate()
+
+
+def free_port() -> int:
+    """Return a loopback port nothing listens on now (for a server to start, or a dead address)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 def wait_for(predicate: Callable[[], object], timeout: float, what: str = "condition") -> None:

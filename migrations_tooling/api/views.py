@@ -12,6 +12,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.viewsets import ViewSet
 
+from core.aliases import CONTROL_ALIAS
 from core.errors import ApiError
 from core.pagination import filtered_page
 from migrations_tooling import runner, selectors, services
@@ -131,7 +132,7 @@ class MigrationRunViewSet(ViewSet):
 
     @staticmethod
     def _run(pk: str) -> MigrationRun:
-        run = MigrationRun.objects.using("default").filter(pk=pk).first() if pk.isdigit() else None
+        run = MigrationRun.objects.using(CONTROL_ALIAS).filter(pk=pk).first() if pk.isdigit() else None
         if run is None:
             raise ApiError("Migration run not found.", code="not_found", status_code=404)
         return run

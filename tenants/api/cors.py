@@ -10,13 +10,12 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.aliases import CONTROL_ALIAS
 from core.errors import ApiError
 from tenants import cors, selectors, services
 from tenants.api.permissions import IsPlatformAdmin
 from tenants.api.serializers import ErrorSerializer
 from tenants.models import Tenant
-
-CONTROL = "default"
 
 
 class CorsOriginsInputSerializer(serializers.Serializer):
@@ -32,7 +31,7 @@ class CorsOriginsSerializer(serializers.Serializer):
 
 
 def _body(tenant: Tenant) -> dict[str, Any]:
-    domains = tenant.domains.using(CONTROL).values_list("domain", flat=True)
+    domains = tenant.domains.using(CONTROL_ALIAS).values_list("domain", flat=True)
     return {"origins": list(tenant.cors_origins),
             "default_origins": cors.default_origins(slug=tenant.slug, domains=domains)}
 

@@ -14,6 +14,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework.viewsets import ViewSet
 
+from core.aliases import CONTROL_ALIAS
 from core.errors import ApiError
 from core.pagination import filtered_page
 from core.tokens import token_issue
@@ -31,7 +32,6 @@ from tenants.api.serializers import (
 )
 from tenants.models import DatabaseServer, Tenant
 
-CONTROL = "default"
 # 409 (tenant_exists, invalid_state), 503 queue_unavailable (the broker is down: nothing was changed).
 QUEUED_ERRORS = {409: ErrorSerializer, 503: ErrorSerializer}
 
@@ -51,11 +51,11 @@ class PlatformTokenView(APIView):
         user = authenticate(request, **serializer.validated_data)
         if user is None or not user.is_staff:
             raise ApiError("Wrong username or password.", code="authentication_failed", status_code=401)
-        return Response({"token": token_issue(user=user, using=CONTROL).key})
+        return Response({"token": token_issue(user=user, using=CONTROL_ALIAS).key})
 
 
 def _tenant_response(tenant: Tenant, status_code: int = 200, **extra: Any) -> Response:
-    tenant = Tenant.objects.using(CONTROL).prefetch_related("domains").get(pk=tenant.pk)
+    tenant = Tenant.objects.using(CONTROL_ALIAS).prefetch_related("domains").get(pk=tenant.pk)
     return Response({**TenantSerializer(tenant).data, **extra}, status=status_code)
 
 
@@ -154,7 +154,7 @@ class ServerListView(APIView):
     def get(self, request: Request) -> Response:
         loads = selectors.server_loads()
         rows = []
-        for server in DatabaseServer.objects.using(CONTROL).order_by("name"):
+        for server in DatabaseServer.objects.using(CONTROL_ALIAS).order_by("name"):
             server.tenant_count = loads.get(server.name, 0)  # type: ignore[attr-defined]
             server.replica_lag_seconds = selectors.replica_lags(  # type: ignore[attr-defined]
                 server=server.name, replicas=server.replicas)

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import re
 
+import pytest
 import yaml
 
 from tests.conftest import ROOT
+
+pytestmark = pytest.mark.unit
 
 READS = re.compile(r"""(?:env\.[a-z_]+|environ\.get)\(\s*["']([A-Z][A-Z0-9_]+)["']""")
 

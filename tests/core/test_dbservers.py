@@ -7,6 +7,8 @@ from django.core.exceptions import ImproperlyConfigured
 
 from core.dbservers import Endpoint, parse_servers
 
+pytestmark = pytest.mark.unit
+
 
 def test_parses_servers_with_replicas_and_poolers() -> None:
     servers = parse_servers(

@@ -8,6 +8,8 @@ from rest_framework import serializers
 
 from core.errors import ApiError, _body
 
+pytestmark = pytest.mark.unit
+
 
 def test_unknown_url_is_json_404(client: Client) -> None:
     response = client.get("/no/such/page")

@@ -27,6 +27,7 @@ def admin_client(db: None) -> Client:
     return Client(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
 
 
+@pytest.mark.unit
 def test_healthz_answers_ok_without_touching_dependencies(client: Client) -> None:
     response = client.get("/healthz")
     assert response.status_code == 200

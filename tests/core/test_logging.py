@@ -5,7 +5,11 @@ from __future__ import annotations
 import json
 import logging
 
+import pytest
+
 from core.logging import ContextFilter, JsonFormatter, TextFormatter, request_id_var, tenant_slug_var
+
+pytestmark = pytest.mark.unit
 
 
 def _record() -> logging.LogRecord:

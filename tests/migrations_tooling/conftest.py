@@ -16,6 +16,7 @@ from tenants import services
 from tenants.models import Tenant
 from tenants.templates import ensure_template
 from tests.conftest import create_tenant_database
+from tests.factories import TenantFactory
 from tests.projects.conftest import product  # noqa: F401  (shared fixtures)
 from tests.tenants.conftest import platform  # noqa: F401
 
@@ -71,8 +72,7 @@ def make_fleet(control_db: None) -> Iterator[Callable[[int], list[str]]]:
         slugs = [f"p-fleet-{i}" for i in range(count)]
         for i, slug in enumerate(slugs):
             spec = create_tenant_database(slug, "ab"[i % 2])
-            Tenant.objects.create(slug=slug, name=slug, server_id=spec.server, database=spec.database,
-                                  admin_email=f"o@{slug}.test", status="active")
+            TenantFactory.for_spec(spec)
         return slugs
 
     yield make

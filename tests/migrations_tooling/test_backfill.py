@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from migrations_tooling.backfill import Backfill, register, run_backfill
+from core.backfills import Backfill
+from migrations_tooling.backfill import REGISTRY, register, run_backfill
 from migrations_tooling.models import BackfillRecord
-from projects.factories import TaskFactory
+from projects.backfills import BACKFILLS
 from projects.models import Task
 from routers import tenant_context
+from tests.factories import TaskFactory
 from tests.projects.conftest import TenantWorld
 
 
@@ -36,3 +38,7 @@ def test_a_backfill_resumes_from_its_checkpoint_after_an_interruption(product: d
     with tenant_context(alpha.spec):
         assert all(t.tags == [x.lower() for x in t.tags] for t in Task.objects.all())
     assert run_backfill("test.lowercase", tenants=["alpha"]) == {"alpha": 10}  # done stays done
+
+
+def test_product_backfills_are_discovered_from_the_apps_backfills_module() -> None:
+    assert [REGISTRY[b.name] for b in BACKFILLS] == BACKFILLS

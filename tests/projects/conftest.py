@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -10,11 +9,10 @@ import pytest
 from django.test import Client
 from rest_framework.authtoken.models import Token
 
-from projects.factories import MembershipFactory, ProjectFactory, TaskFactory, UserFactory
 from projects.models import Project, Role
 from routers import TenantSpec, tenant_context
 from tenants import services
-from tenants.models import Tenant
+from tests.factories import MembershipFactory, ProjectFactory, TaskFactory, TenantFactory, UserFactory
 
 
 @dataclass
@@ -73,17 +71,9 @@ def product(tenants: dict[str, TenantSpec], control_db: None) -> dict[str, Tenan
     """alpha (server a, replica) and beta (server b), active in the control plane, with users."""
     services.servers_sync()
     for spec in tenants.values():
-        Tenant.objects.create(slug=spec.slug, name=spec.slug, server_id=spec.server, database=spec.database,
-                              admin_email=f"admin@{spec.slug}.test", status="active")
+        TenantFactory.for_spec(spec)
     return {slug: _populate(spec) for slug, spec in tenants.items()}
 
 
 def as_user(world: TenantWorld, who: str, tenant: str | None = None) -> TenantClient:
     return TenantClient(tenant or world.spec.slug, world.tokens.get(who))
-
-
-def unused_loopback_port() -> int:
-    """Return a loopback port nothing listens on (a dead Redis or broker address)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])

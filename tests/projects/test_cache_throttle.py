@@ -9,13 +9,14 @@ from django.core.cache import cache
 from django.test import override_settings
 
 from routers import tenant_context
-from tests.projects.conftest import TenantWorld, as_user, unused_loopback_port
+from tests.conftest import free_port
+from tests.projects.conftest import TenantWorld, as_user
 
 
 def dead_redis() -> dict[str, Any]:
     """Return CACHES as configured, but pointing at a loopback port where no Redis listens."""
     real = settings.CACHES["default"]
-    return {"default": {**real, "LOCATION": f"redis://127.0.0.1:{unused_loopback_port()}/0"}}
+    return {"default": {**real, "LOCATION": f"redis://127.0.0.1:{free_port()}/0"}}
 
 
 def test_stats_are_cached_per_tenant_and_invalidated_by_writes(product: dict[str, TenantWorld]) -> None:

@@ -10,10 +10,11 @@ from contextlib import contextmanager
 from typing import Any
 
 from core.celery import app
-from projects.factories import TaskFactory
 from projects.models import Export
 from routers import tenant_context
-from tests.projects.conftest import TenantClient, TenantWorld, as_user, unused_loopback_port
+from tests.conftest import free_port
+from tests.factories import TaskFactory
+from tests.projects.conftest import TenantClient, TenantWorld, as_user
 
 
 @contextmanager
@@ -30,7 +31,7 @@ def broker_at(url: str) -> Iterator[None]:
 def test_a_dead_broker_is_a_503_and_leaves_no_export_behind(product: dict[str, TenantWorld]) -> None:
     alpha = product["alpha"]
     member = as_user(alpha, "member")
-    with broker_at(f"redis://127.0.0.1:{unused_loopback_port()}/1"):
+    with broker_at(f"redis://127.0.0.1:{free_port()}/1"):
         started = time.monotonic()
         response = member.post("/api/exports/", {"project": alpha.project.pk})
         elapsed = time.monotonic() - started

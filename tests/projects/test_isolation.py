@@ -6,9 +6,9 @@ import pytest
 from django.conf import settings
 from django.contrib.auth import get_user_model
 
-from projects.factories import CommentFactory, MembershipFactory, ProjectFactory, TaskFactory, UserFactory
 from projects.models import Comment, Export, Project, Task
 from routers import tenant_context
+from tests.factories import CommentFactory, MembershipFactory, ProjectFactory, TaskFactory, UserFactory
 from tests.projects.conftest import TenantClient, TenantWorld, as_user
 
 

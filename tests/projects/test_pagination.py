@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from projects.factories import CommentFactory, TaskFactory, UserFactory
 from projects.models import Export
 from routers import tenant_context
+from tests.factories import CommentFactory, TaskFactory, UserFactory
 from tests.projects.conftest import TenantClient, TenantWorld, as_user
 
 

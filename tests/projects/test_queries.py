@@ -14,9 +14,9 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.test import override_settings
 
-from projects.factories import ProjectFactory, TaskFactory, UserFactory
 from projects.models import Comment, Export, Project, ProjectMembership, Task
 from routers import tenant_context
+from tests.factories import ProjectFactory, TaskFactory, UserFactory
 from tests.projects.conftest import TenantWorld, as_user
 
 AssertNumQueries = Callable[..., Any]

@@ -30,9 +30,9 @@ from rest_framework.authtoken.models import Token
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 
-from projects.factories import CommentFactory, TaskFactory
 from projects.models import Export
 from routers import tenant_context
+from tests.factories import CommentFactory, TaskFactory
 from tests.projects.conftest import TenantWorld
 
 MAX_EXAMPLES = 10  # per operation and generation mode

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import datetime
 
-from projects.factories import TaskFactory
 from routers import tenant_context
+from tests.factories import TaskFactory
 from tests.projects.conftest import TenantWorld, as_user
 
 

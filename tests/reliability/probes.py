@@ -69,7 +69,6 @@ class ProbeDrawer:
 
     def __init__(self, world: list[SeededTenant], endpoints: list[Endpoint], rng: random.Random) -> None:
         self.world, self.endpoints, self.rng = world, endpoints, rng
-        self.by_slug = {t.slug: t for t in world}
 
     def draw(self) -> Probe:
         """Return a probe: 50% foreign ids, 35% foreign tenant, 5% anonymous, 10% controls."""

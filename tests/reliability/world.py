@@ -26,8 +26,9 @@ from projects.models import Comment, Export, Project, ProjectMembership, Task
 from routers import TenantSpec, registry, tenant_atomic, tenant_context
 from routers.cache import tenant_keys_purge
 from tenants import dbops, resolution, services
-from tenants.models import Domain, Tenant
+from tenants.models import Tenant
 from tests.conftest import create_tenant_database
+from tests.factories import DomainFactory, TenantFactory
 
 ID_STRIDE = 1_000_000
 ROLES = ("admin", "member", "viewer")
@@ -58,11 +59,10 @@ def build_world(prefix: str, servers: Iterable[str], *, tasks_per_project: int =
     for index, server in enumerate(servers):
         spec = create_tenant_database(f"{prefix}-{index}", server)
         _restart_ids(spec, start=(index + 1) * ID_STRIDE)
-        tenant = Tenant.objects.create(slug=spec.slug, name=spec.slug, server_id=server, database=spec.database,
-                                       admin_email=f"admin@{spec.slug}.test", status="active")
+        tenant = TenantFactory.for_spec(spec)
         seeded = SeededTenant(spec, canary=f"cnry{secrets.token_hex(6)}", domain=f"{spec.slug}.example.test",
                               password=f"pw-{secrets.token_hex(8)}")
-        Domain.objects.create(domain=seeded.domain, tenant=tenant)
+        DomainFactory(domain=seeded.domain, tenant=tenant)
         _seed(seeded, tasks_per_project)
         world.append(seeded)
     resolution.invalidate()

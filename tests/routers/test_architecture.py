@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import pytest
 from django.apps import apps
 
 from routers.planes import Plane, plane_of
+
+pytestmark = pytest.mark.unit
 
 # Which planes a model may point at: the target's tables must exist in every
 # database that holds the source's tables.

@@ -23,6 +23,7 @@ from routers.exceptions import InvalidTenantSpec
 from tests.routers.helpers import wait_replica_caught_up
 
 
+@pytest.mark.unit
 def test_no_tenant_means_an_exception_never_a_fallback() -> None:
     assert current_tenant_or_none() is None
     with pytest.raises(TenantContextMissing):
@@ -31,6 +32,7 @@ def test_no_tenant_means_an_exception_never_a_fallback() -> None:
         current_alias()
 
 
+@pytest.mark.unit
 def test_tenant_model_query_without_context_raises() -> None:
     with pytest.raises(TenantContextMissing, match=r"projects\.Project"):
         Project.objects.count()
@@ -50,6 +52,7 @@ def test_context_nests_and_restores(tenants: dict[str, TenantSpec]) -> None:
     assert tenant_slug_var.get() == "-"
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize("slug,database", [("A-bad", "t_x"), ("ok-slug", "x;drop"), ("ab", "t_ab")])
 def test_specs_are_validated(slug: str, database: str) -> None:
     with pytest.raises(InvalidTenantSpec):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from django.db import connections
 
 from core.dbservers import configured_servers
@@ -36,6 +37,7 @@ def test_tenant_traffic_goes_through_pgbouncer_and_migrations_go_direct(tenants:
     assert pgbouncer_clients(server.pooler.port, alpha.database) >= 1
 
 
+@pytest.mark.unit
 def test_direct_control_connections_get_timeouts_as_startup_options() -> None:
     options = policy_for(AliasClass.CONTROL).connection_settings("x")["OPTIONS"]
     assert "statement_timeout=30000" in options["options"]

@@ -16,8 +16,8 @@ from projects.models import Project
 from routers import TenantContextMissing, TenantSpec, consistency, tenant_context
 from routers.cache import tenant_key_pattern
 from tenants import services
-from tenants.models import Tenant
 from tests.conftest import ROOT
+from tests.factories import TenantFactory
 from tests.fleetapp.tasks import read_project_by_key
 from tests.routers.helpers import replay_paused
 
@@ -28,8 +28,7 @@ WORKER_LOG = ROOT / ".local" / "log" / "test-worker.log"
 def alpha(tenants: dict[str, TenantSpec], control_db: None) -> TenantSpec:
     services.servers_sync()
     spec = tenants["alpha"]  # server a: has a streaming replica
-    row = Tenant.objects.create(slug=spec.slug, name=spec.slug, server_id=spec.server, database=spec.database,
-                                admin_email="admin@alpha.test", status="active")
+    row = TenantFactory.for_spec(spec)
     # The worker resolves the slug to this row: its cache keys carry the row's id.
     return TenantSpec(spec.slug, spec.server, spec.database, tenant_id=row.pk)
 

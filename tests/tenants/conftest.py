@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import threading
@@ -20,7 +19,7 @@ from rest_framework.authtoken.models import Token
 
 from tenants import provisioning, selectors, services
 from tenants.models import JobStatus, Tenant
-from tests.conftest import ROOT, wait_for  # noqa: F401 - re-exported for the tenant tests
+from tests.conftest import ROOT, free_port, wait_for  # noqa: F401 - re-exported for the tenant tests
 
 
 class Api:
@@ -89,13 +88,6 @@ def run_django(code: str, **env: str) -> subprocess.CompletedProcess[str]:
     script = "import django; django.setup()\n" + code
     return subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=120,
                           env={**os.environ, "DJANGO_SETTINGS_MODULE": "core.settings.test", **env})
-
-
-def free_port() -> int:
-    """Return a loopback port nothing listens on (a dead broker address)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def provision(slug: str, server: str = "b", **extra: Any) -> Tenant:

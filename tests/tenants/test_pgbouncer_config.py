@@ -8,17 +8,15 @@ from django.core.management import call_command
 
 from core.dbservers import configured_servers
 from tenants import services
-from tenants.models import Tenant
+from tests.factories import TenantFactory
 
 
 def test_every_pooler_of_a_server_gets_its_tenants_with_plan_pool_sizes(control_db: None, tmp_path: Path,
                                                                        capsys: object) -> None:
     services.servers_sync()
     for slug, plan in (("pool-big", "enterprise"), ("pool-small", "free")):
-        Tenant.objects.create(slug=slug, name=slug, server_id="a", database=f"tt_{slug.replace('-', '_')}",
-                              admin_email=f"o@{slug}.test", status="active", plan=plan)
-    Tenant.objects.create(slug="pool-other", name="x", server_id="b", database="tt_pool_other",
-                          admin_email="o@x.test", status="active")
+        TenantFactory(slug=slug, plan=plan)
+    TenantFactory(slug="pool-other", server_id="b")
     call_command("pgbouncer_config", "--server", "a", "--output", str(tmp_path / "{server}.ini"),
                  "--reload", "--admin-password", "postgres")  # RELOAD on the real poolers
     server = configured_servers()["a"]

@@ -19,6 +19,7 @@ from core.dbservers import configured_servers
 from tenants import dbops, provisioning, services
 from tenants.models import JobStatus, ProvisioningJob, Tenant
 from tests.conftest import ROOT
+from tests.factories import ProvisioningJobFactory
 from tests.tenants.conftest import Api, new_tenant, wait_for, worker_command
 
 
@@ -90,9 +91,8 @@ def test_tenants_are_placed_on_the_least_loaded_server_or_the_requested_one(plat
 def test_a_failing_step_marks_the_tenant_failed_leaves_no_database_and_retry_resumes(platform: Api) -> None:
     # Rows as tenant_create writes them, but run here instead of by the worker.
     services.servers_sync()
-    tenant = Tenant.objects.create(slug="p-fail", name="F", server_id="a", database="tt_p_fail",
-                                   admin_email="o@p-fail.test")
-    job = ProvisioningJob.objects.create(tenant=tenant, payload={"password_hash": make_password("owner-pass-1")})
+    job = ProvisioningJobFactory(tenant__slug="p-fail", payload={"password_hash": make_password("owner-pass-1")})
+    tenant = job.tenant
     # Something left an empty database under the tenant's name: the admin user
     # step finds no auth_user table and fails.
     dbops.create_database("a", tenant.database)

@@ -9,6 +9,7 @@ from django.test.utils import CaptureQueriesContext
 from routers import TenantSpec, consistency
 from tenants import resolution
 from tenants.models import Tenant, TenantStatus
+from tests.factories import TenantFactory
 from tests.routers.helpers import replay_paused, wait_replica_caught_up
 
 
@@ -35,8 +36,7 @@ def test_a_tenant_active_on_the_control_primary_serves_while_the_replica_lags(
     tenants: dict[str, TenantSpec], servers: None,
 ) -> None:
     alpha = tenants["alpha"]
-    tenant = Tenant.objects.create(slug=alpha.slug, name="a", server_id=alpha.server, database=alpha.database,
-                                   admin_email="o@alpha.test", status=TenantStatus.PROVISIONING)
+    tenant = TenantFactory.for_spec(alpha, status=TenantStatus.PROVISIONING)
     wait_replica_caught_up()
     with replay_paused():
         Tenant.objects.using("default").filter(pk=tenant.pk).update(status=TenantStatus.ACTIVE)

@@ -10,6 +10,7 @@ from django.test.utils import CaptureQueriesContext
 
 from tenants import services
 from tenants.models import Tenant
+from tests.factories import TenantFactory
 from tests.tenants.conftest import run_django, wait_for
 
 RETRY_AFTER = str(settings.TENANT_RETRY_AFTER_SECONDS)
@@ -82,8 +83,7 @@ def test_a_task_resolves_a_tenant_its_process_still_remembers_as_unknown(servers
     from tenants import resolution
 
     assert resolution.lookup("p-late") is None  # remembered as unknown for a few seconds
-    Tenant.objects.create(slug="p-late", name="L", server_id="b", database="tt_p_late",
-                          admin_email="o@p-late.test", status="active")  # no cache invalidation
+    TenantFactory(slug="p-late", server_id="b")  # no cache invalidation
     assert resolution.lookup("p-late") is None  # requests may wait out the negative cache...
     spec = resolution.active_spec("p-late")  # ...but a task asks the control primary first
     assert spec is not None and spec.database == "tt_p_late"

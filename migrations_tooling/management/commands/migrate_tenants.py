@@ -16,15 +16,15 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db.migrations.exceptions import AmbiguityError
 
 from migrations_tooling import reporting, runner, selectors, services
+from migrations_tooling.apply import direct_alias
 from migrations_tooling.exitcodes import ExitCode
 from migrations_tooling.locks import RunInProgress
 from migrations_tooling.models import MigrationRun, RunStatus
 from migrations_tooling.planning import plan_fleet
 from migrations_tooling.plans import UNAPPLIED, project_loader
 from migrations_tooling.progress import ProgressBar
-from migrations_tooling.state import TEMPLATE, Target
+from migrations_tooling.state import Target, TargetKind
 from migrations_tooling.version import code_version
-from migrations_tooling.worker import direct_alias
 
 
 def _csv(value: str) -> list[str]:
@@ -138,7 +138,7 @@ class Command(BaseCommand):
         for state in states:
             if state.pending and not state.error:
                 current = samples.get(state.pending)
-                if current is None or current.kind == TEMPLATE:
+                if current is None or current.kind == TargetKind.TEMPLATE:
                     samples[state.pending] = state.target
         for pending, target in samples.items():
             with direct_alias(target) as alias:

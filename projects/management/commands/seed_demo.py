@@ -6,14 +6,18 @@ import random
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils.module_loading import import_string
 
-from projects.factories import CommentFactory, MembershipFactory, ProjectFactory, TaskFactory, UserFactory
-from projects.models import Project, Role
+from projects.models import Comment, Priority, Project, ProjectMembership, Role, Task, TaskStatus
 from routers import tenant_atomic, tenant_context
 
 DEMO_PROJECTS = (("Website relaunch", "WEB"), ("Mobile app", "MOB"), ("Billing", "BIL"))
+DEMO_PASSWORD = "password-123"  # noqa: S105 - demo accounts on a local platform
+WORDS = ("login", "invoice", "search", "export", "billing", "dashboard", "mobile", "onboarding", "cache",
+         "report", "email", "payment", "signup", "profile", "api", "webhook", "timezone", "upload")
+TAGS = ("bug", "feature", "ux", "backend", "frontend", "urgent", "tech-debt", "docs")
 
 
 class Command(BaseCommand):
@@ -37,12 +41,24 @@ class Command(BaseCommand):
         self.stdout.write(f"seeded {tenant}: {len(DEMO_PROJECTS)} projects, {tasks} tasks each")
 
     def _seed(self, tasks: int) -> None:
-        people = [UserFactory(username=name) for name in ("alice", "bob", "carol")]
+        users = get_user_model().objects
+        people = [users.create_user(name, f"{name}@example.test", DEMO_PASSWORD) for name in ("alice", "bob", "carol")]
         for name, key in DEMO_PROJECTS:
-            project = ProjectFactory(name=name, key=key)
+            project = Project.objects.create(name=name, key=key, description=_sentence())
             for person, role in zip(people, (Role.ADMIN, Role.MEMBER, Role.VIEWER), strict=True):
-                MembershipFactory(project=project, user=person, role=role)
-            for _ in range(tasks):
-                task = TaskFactory(project=project, assignee=random.choice(people[:2]), reporter=people[0])  # noqa: S311
+                ProjectMembership.objects.create(project=project, user=person, role=role)
+            for n in range(tasks):
+                task = Task.objects.create(
+                    project=project, title=f"Fix {_sentence(2)}", description=_sentence(12),
+                    status=TaskStatus.values[n % len(TaskStatus.values)],
+                    priority=Priority.values[n % len(Priority.values)],
+                    tags=random.sample(TAGS, k=random.randint(0, 3)),  # noqa: S311
+                    custom_fields={"estimate": random.randint(1, 13)},  # noqa: S311
+                    assignee=random.choice(people[:2]), reporter=people[0])  # noqa: S311
                 if random.random() < 0.3:  # noqa: S311
-                    CommentFactory(task=task, author=random.choice(people))  # noqa: S311
+                    Comment.objects.create(task=task, author=random.choice(people), body=_sentence())  # noqa: S311
+
+
+def _sentence(words: int = 6) -> str:
+    """Return `words` random words (the demo's only text generator)."""
+    return " ".join(random.choice(WORDS) for _ in range(words)).capitalize()  # noqa: S311

@@ -12,6 +12,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from core.aliases import CONTROL_ALIAS
 from core.errors import ApiError
 from tenants import provisioning, selectors, services
 from tenants.models import TenantStatus
@@ -52,7 +53,7 @@ class Command(BaseCommand):
 
         self.stdout.write("provisioning: template -> create_database -> admin_user -> activate")
         status = provisioning.job_run(job_id=job.pk, progress=progress)
-        tenant.refresh_from_db(using="default")
+        tenant.refresh_from_db(using=CONTROL_ALIAS)
         if tenant.status != TenantStatus.ACTIVE:
             raise CommandError(f"provisioning {status}: {tenant.error}")
         self.stdout.write(self.style.SUCCESS(f"{tenant.slug} is active ({time.perf_counter() - started:.2f}s)"))

@@ -9,7 +9,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 
-from core.dbservers import Endpoint, configured_servers
+from core.dbservers import Endpoint, ServerConfig, configured_servers
 from tenants import selectors
 
 
@@ -62,14 +62,12 @@ class Command(BaseCommand):
                 path.write_text(text)
                 self.stdout.write(f"wrote {path} ({text.count(chr(10)) - 1} tenants)")
                 if opts["reload"] and pooler is not None:
-                    _reload(pooler, opts["admin_user"], opts["admin_password"])
+                    _reload(configured_servers()[server], pooler, opts["admin_user"], opts["admin_password"])
 
 
-def _reload(pooler: Endpoint, user: str, password: str) -> None:
-    import psycopg2
-
-    conn = psycopg2.connect(host=pooler.host, port=pooler.port, user=user, password=password, dbname="pgbouncer")
-    conn.autocommit = True
+def _reload(server: ServerConfig, pooler: Endpoint, user: str, password: str) -> None:
+    conn = server.connect("pgbouncer", endpoint=pooler, application_name="tessera-pgbouncer-config",
+                          user=user, password=password)
     try:
         conn.cursor().execute("RELOAD")
     finally:

@@ -34,7 +34,7 @@ from django.db import DatabaseError, connections, transaction
 from migrations_tooling.locks import DATABASE_LOCK
 from migrations_tooling.plans import MODEL_OPERATIONS, FleetExecutor, PlanBook, migration_key, tenant_leaves
 from migrations_tooling.replay import DatabaseBusy, replay
-from migrations_tooling.state import TEMPLATE, Target
+from migrations_tooling.state import Target, TargetKind
 from routers import registry
 from routers.spec import TenantSpec
 
@@ -161,7 +161,7 @@ def _emit_post_migrate(alias: str) -> None:
 @contextlib.contextmanager
 def direct_alias(target: Target) -> Iterator[str]:
     """Register a direct alias for `target`, yield it, then close and forget it (memory stays flat)."""
-    if target.kind == TEMPLATE:
+    if target.kind == TargetKind.TEMPLATE:
         alias = registry.register_database(f"template:{target.server}", target.server, target.database)
         try:
             yield alias
