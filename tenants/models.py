@@ -32,6 +32,8 @@ class TenantStatus(models.TextChoices):
     ACTIVE = "active", "Active"
     SUSPENDED = "suspended", "Suspended"
     FAILED = "failed", "Failed"
+    # Restore in place: the tenant answers 503 `tenant_maintenance` until it is switched back.
+    MAINTENANCE = "maintenance", "Maintenance"
     DELETING = "deleting", "Deleting"
     DELETED = "deleted", "Deleted"
 
@@ -89,6 +91,16 @@ class Domain(models.Model):
 class JobKind(models.TextChoices):
     PROVISION = "provision", "Provision"
     DELETE = "delete", "Delete"
+    MOVE = "move", "Move"
+    BACKUP = "backup", "Backup"
+    RESTORE = "restore", "Restore"
+    CLONE = "clone", "Clone"
+
+
+# Jobs that change which database serves a tenant, or drop it: at most one open per tenant
+# (the `one_exclusive_job_per_tenant` constraint; tenants.operations turns a clash into 409).
+EXCLUSIVE_JOB_KINDS = (JobKind.DELETE, JobKind.MOVE, JobKind.RESTORE)
+OPEN_JOB_STATUSES = ("pending", "running")
 
 
 class JobStatus(models.TextChoices):
@@ -109,6 +121,8 @@ class ProvisioningJob(models.Model):
     # Never a plain password: the admin's password hash, consumed by the job.
     payload = models.JSONField(default=dict, blank=True)
     error = models.TextField(blank=True, default="")
+    # Who asked for it: "user:<username>", "token:<username>" or "cli:<os user>" (tenants.operations.actor_*).
+    requested_by = models.CharField(max_length=200, blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
     queued_at = models.DateTimeField(default=timezone.now)
     started_at = models.DateTimeField(null=True, blank=True)
@@ -118,6 +132,40 @@ class ProvisioningJob(models.Model):
     class Meta:
         ordering = ["-created_at"]
         indexes = [models.Index(fields=["status", "heartbeat_at"], name="job_watchdog_idx")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant"], name="one_exclusive_job_per_tenant",
+                condition=Q(kind__in=EXCLUSIVE_JOB_KINDS) & Q(status__in=OPEN_JOB_STATUSES)),
+        ]
 
     def __str__(self) -> str:
         return f"{self.kind} {self.tenant_id} ({self.status})"
+
+
+class RetiredDatabase(models.Model):
+    """A tenant database no longer serving (left by a move, or a restore's safety copy), kept for a grace period.
+
+    `tenants.retired.retired_databases_sweep` drops it after `drop_after`, through the owner-checked
+    drop: the database must still carry `mark`, the owner mark it had when it was retired.
+    """
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="retired_databases")
+    server = models.ForeignKey(DatabaseServer, on_delete=models.PROTECT, related_name="+", to_field="name")
+    database = models.CharField(max_length=63)
+    mark = models.CharField(max_length=100)
+    reason = models.CharField(max_length=20, choices=JobKind.choices)
+    job = models.ForeignKey(ProvisioningJob, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    retired_at = models.DateTimeField(default=timezone.now)
+    drop_after = models.DateTimeField()
+    dropped_at = models.DateTimeField(null=True, blank=True)
+    error = models.TextField(blank=True, default="")
+
+    class Meta:
+        ordering = ["-retired_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["server", "database"], condition=Q(dropped_at__isnull=True),
+                                    name="retired_database_live"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.server_id}/{self.database} (retired, {self.reason})"

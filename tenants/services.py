@@ -26,7 +26,7 @@ from core.dbservers import configured_servers
 from core.errors import ApiError, Conflict
 from core.queue import QueueUnavailable, enqueue_or_fail
 from routers.spec import database_name_for
-from tenants import orphans, provisioning, resolution, selectors
+from tenants import operations, orphans, provisioning, resolution, selectors
 from tenants.models import (
     DatabaseServer,
     Domain,
@@ -244,12 +244,14 @@ def _deletion_retry(tenant: Tenant, job: ProvisioningJob) -> Tenant:
     return tenant
 
 
-def tenant_delete(*, slug: str) -> Tenant:
+def tenant_delete(*, slug: str, requested_by: str = "") -> Tenant:
     """Mark the tenant deleting and queue dropping its database.
 
     One deletion per tenant: the compare-and-set on the status lets exactly one
     of concurrent calls through; a tenant already `deleting` answers 409 and
-    nothing is queued (`retry` resumes a deletion that failed).
+    nothing is queued (`retry` resumes a deletion that failed). A move or
+    restore in progress, or a fleet migration run, answers 409
+    `operation_in_progress` (tenants.operations).
     """
     if selectors.tenant_get(slug=slug, primary=True) is None and Tenant.objects.using(CONTROL_ALIAS).filter(
             slug=slug, status=TenantStatus.DELETED).exists():
@@ -259,7 +261,7 @@ def tenant_delete(*, slug: str) -> Tenant:
     before = tenant.status
     with transaction.atomic(using=CONTROL_ALIAS):
         tenant = _set_status(tenant, TenantStatus.DELETING, allowed=allowed)
-        job = ProvisioningJob.objects.create(tenant=tenant, kind=JobKind.DELETE)
+        job = operations.exclusive_job_create(tenant=tenant, kind=JobKind.DELETE, requested_by=requested_by)
 
     def undo() -> None:
         ProvisioningJob.objects.filter(pk=job.pk, status=JobStatus.PENDING).delete()

@@ -219,8 +219,11 @@ CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_QUEUE", default="tessera")
 EXPORT_STALL_SECONDS = env.int("EXPORT_STALL_SECONDS", default=120)
 EXPORT_MAX_ATTEMPTS = env.int("EXPORT_MAX_ATTEMPTS", default=3)
 EXPORT_WATCHDOG_SECONDS = env.float("EXPORT_WATCHDOG_SECONDS", default=60.0)
+# A database left by a move, or replaced by a restore in place, is kept this long before it is dropped.
+RETIRED_DATABASE_GRACE_SECONDS = env.int("RETIRED_DATABASE_GRACE_SECONDS", default=7 * 24 * 3600)
 CELERY_BEAT_SCHEDULE = {
     "provisioning-watchdog": {"task": "tenants.provisioning_watchdog", "schedule": 15.0},
+    "retired-databases-sweep": {"task": "tenants.retired_databases_sweep", "schedule": 3600.0},
     "export-watchdog": {"task": "tenants.tenant_fanout", "schedule": EXPORT_WATCHDOG_SECONDS,
                         "args": ["projects.export_watchdog"]},
 }

@@ -18,7 +18,7 @@ from core.aliases import CONTROL_ALIAS
 from core.errors import ApiError
 from core.pagination import filtered_page
 from core.tokens import token_issue
-from tenants import selectors, services
+from tenants import operations, selectors, services
 from tenants.api import filters
 from tenants.api.permissions import IsPlatformAdmin
 from tenants.api.serializers import (
@@ -112,7 +112,8 @@ class TenantViewSet(ViewSet):
 
     @extend_schema(request=None, responses={202: TenantSerializer, **QUEUED_ERRORS})
     def destroy(self, request: Request, slug: str) -> Response:
-        return _tenant_response(services.tenant_delete(slug=slug), status.HTTP_202_ACCEPTED)
+        tenant = services.tenant_delete(slug=slug, requested_by=operations.actor_of_request(request))
+        return _tenant_response(tenant, status.HTTP_202_ACCEPTED)
 
     @extend_schema(request=None, responses={200: TenantSerializer, 409: ErrorSerializer})
     @action(detail=True, methods=["post"])

@@ -59,10 +59,11 @@ def test_parallel_deletes_let_exactly_one_through(platform: Api) -> None:
 
 def test_a_stale_delete_job_leaves_a_recreated_tenant_intact(platform: Api) -> None:
     old = provision("p-reborn")
-    # A duplicate delete job, as a second DELETE once queued (or a redelivery would run late).
-    stale = ProvisioningJob.objects.create(tenant=old, kind=JobKind.DELETE)
     assert platform.delete("/api/platform/tenants/p-reborn/").status_code == 202
     platform.wait_status("p-reborn", {"gone"})
+    # A late duplicate of the delete job (a redelivery, another worker's prefetch). Two open
+    # delete jobs cannot coexist (one_exclusive_job_per_tenant), so it appears once the first is done.
+    stale = ProvisioningJob.objects.create(tenant=old, kind=JobKind.DELETE)
 
     assert platform.post("/api/platform/tenants/", new_tenant("p-reborn", server=old.server_id)).status_code == 202
     reborn = platform.wait_status("p-reborn", {"active", "failed"})
