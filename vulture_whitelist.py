@@ -22,3 +22,10 @@ _.modules
 _.tenant_key_pattern
 # routers.py: `model_name` is part of Django's allow_migrate signature.
 _.model_name
+# Data mobility foundation: the clone job kind, the retired row's drop time and the CLI actor are
+# read by the move, backup and restore services.
+_.CLONE
+_.drop_after
+_.actor_of_cli
+_.MAINTENANCE
+_.BACKUP
