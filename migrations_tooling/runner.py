@@ -37,6 +37,7 @@ from migrations_tooling.pool import MigrationPool
 from migrations_tooling.state import Target, TargetKind, template_target
 from migrations_tooling.template_refresh import refresh_template
 from migrations_tooling.version import code_version
+from tenants.operations import busy_tenants
 from tenants.models import Tenant, TenantStatus
 
 logger = logging.getLogger("tessera.migrations")
@@ -100,7 +101,8 @@ def fleet_targets(options: RunOptions) -> list[Target]:
 
 
 def select_targets(options: RunOptions) -> list[Target]:
-    tenants = _tenants().order_by("slug")
+    # No DDL on a tenant being moved, restored or deleted (migrate_tenants prints which and why).
+    tenants = _tenants().exclude(slug__in=list(busy_tenants())).order_by("slug")
     if options.tenants:
         tenants = tenants.filter(slug__in=options.tenants)
     if options.exclude:

@@ -185,12 +185,20 @@ class DatabaseServerAdmin(PrimaryReads, admin.ModelAdmin):
 class ProvisioningJobAdmin(PrimaryReads, admin.ModelAdmin):
     """Read-only: jobs belong to the state machine (retry a tenant to run one again)."""
 
-    list_display = ["tenant", "kind", "status", "attempts", "steps_done", "created_at", "finished_at"]
+    list_display = ["tenant", "kind", "status", "attempts", "steps_done", "requested_by", "created_at",
+                    "finished_at"]
     list_filter = ["kind", "status"]
     search_fields = ["tenant__slug"]
-    readonly_fields = ["tenant", "kind", "status", "steps_done", "attempts", "error", "created_at",
-                       "queued_at", "started_at", "heartbeat_at", "finished_at"]
-    exclude = ["payload"]
+    readonly_fields = ["tenant", "kind", "status", "steps_done", "attempts", "requested_by", "error", "move_plan",
+                       "created_at", "queued_at", "started_at", "heartbeat_at", "finished_at"]
+    exclude = ["payload"]  # a provisioning's holds the admin's password hash
+
+    @admin.display(description="move: plan and figures")
+    def move_plan(self, obj: ProvisioningJob) -> str:
+        """Show a move's source, target and cutover figures (its payload holds no secret)."""
+        if obj.kind != "move":
+            return "-"
+        return ", ".join(f"{key}={value}" for key, value in sorted(obj.payload.items()))
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

@@ -7,7 +7,8 @@ Django admin, health, API schema, docs and ReDoc) never get a tenant, and the
 admin is not served on a tenant's host at all (404); every other
 `/api/` path must have one. Status rules: unknown, deleting or deleted 404
 `tenant_not_found`; suspended 403 `tenant_suspended`; provisioning 503
-`tenant_unavailable` with Retry-After; failed 503 `tenant_unavailable`
+`tenant_unavailable` with Retry-After; a write during a move's cutover 503
+`tenant_moving` with Retry-After (reads are served); failed 503 `tenant_unavailable`
 without Retry-After (see docs/tenants.md).
 """
 
@@ -18,9 +19,9 @@ from collections.abc import Callable
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
-from core.errors import ADMIN_PREFIX, json_error
+from core.errors import ADMIN_PREFIX, json_error, known_error_response
 from routers import tenant_context
-from tenants import resolution
+from tenants import resolution, writegate
 from tenants.models import TenantStatus
 
 TENANT_PREFIX = "/api/"
@@ -43,6 +44,8 @@ class TenantMiddleware:
         if not is_tenant_path(request.path):
             return self.get_response(request)
         slug = _requested_slug(request)
+        # A write reads the move block and the cache generation first (tenants.writegate).
+        moving = bool(slug) and request.method not in writegate.SAFE_METHODS and writegate.write_blocked(slug or "")
         resolved = resolution.lookup(slug) if slug else None
         if resolved is None or resolved.status in (TenantStatus.DELETING, TenantStatus.DELETED):
             return json_error(404, "tenant_not_found", "No such tenant.")
@@ -50,6 +53,8 @@ class TenantMiddleware:
             return json_error(403, "tenant_suspended", "This tenant is suspended.")
         if resolved.status != TenantStatus.ACTIVE:
             return _unavailable(resolved.status)
+        if moving:  # reads keep being served during a move's cutover; writes retry in a moment
+            return known_error_response(writegate.moving_error())  # type: ignore[return-value]
         request.tenant = resolved.spec  # type: ignore[attr-defined]
         request.tenant_origins = resolved.cors_origins  # type: ignore[attr-defined]  # read by tenants.cors
         with tenant_context(resolved.spec):

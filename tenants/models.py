@@ -64,7 +64,8 @@ class Tenant(models.Model):
 
     class Meta:
         ordering = ["slug"]
-        permissions = [("suspend_tenant", "Can suspend a tenant"), ("resume_tenant", "Can resume a tenant")]
+        permissions = [("suspend_tenant", "Can suspend a tenant"), ("resume_tenant", "Can resume a tenant"),
+                       ("move_tenant", "Can move a tenant to another server")]
         constraints = [
             # A deleted tenant frees its slug and database name for reuse.
             models.UniqueConstraint(fields=["slug"], condition=~Q(status="deleted"), name="tenant_slug_live"),

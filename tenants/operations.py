@@ -80,3 +80,11 @@ def exclusive_job_create(*, tenant: Tenant, kind: JobKind, requested_by: str,
         running = open_exclusive_job(tenant)
         what = f"a {running.kind} (job {running.pk})" if running else "another operation"
         raise OperationInProgress(f"Tenant '{tenant.slug}' has {what} in progress.") from None
+
+
+def busy_tenants() -> dict[str, str]:
+    """Map each tenant with an open move, restore or delete to what is running (a fleet run skips them)."""
+    jobs = (ProvisioningJob.objects.using(CONTROL_ALIAS)
+            .filter(kind__in=EXCLUSIVE_JOB_KINDS, status__in=OPEN_JOB_STATUSES)
+            .values_list("tenant__slug", "kind", "pk"))
+    return {slug: f"operation in progress: {kind} (job {pk})" for slug, kind, pk in jobs}

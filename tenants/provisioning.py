@@ -39,8 +39,9 @@ DATABASE_STEPS = ("create_database", "admin_user")
 OWNER_MARK = "tessera-tenant:"
 LIVE = (TenantStatus.PROVISIONING, TenantStatus.ACTIVE, TenantStatus.SUSPENDED)
 # The statuses a failing job may move its tenant from (a deleted tenant stays deleted).
+# A move never changes its tenant's status: a failed move leaves it active where it was.
 FAILABLE: dict[str, tuple[TenantStatus, ...]] = {JobKind.PROVISION: (TenantStatus.PROVISIONING, TenantStatus.FAILED),
-            JobKind.DELETE: (TenantStatus.DELETING,)}
+            JobKind.DELETE: (TenantStatus.DELETING,), JobKind.MOVE: ()}
 
 
 class ActivationRefused(Exception):
@@ -198,8 +199,17 @@ def job_run(*, job_id: int, progress: Progress | None = None) -> str:
         return JobStatus.DONE
 
 
+def steps_of(kind: str) -> tuple[tuple[str, Callable[[Tenant, ProvisioningJob], None]], ...]:
+    """Return the steps of a job kind (a move's live in tenants.moving)."""
+    if kind == JobKind.MOVE:
+        from tenants import moving
+
+        return moving.STEPS
+    return STEPS[kind]
+
+
 def _run_steps(job: ProvisioningJob, progress: Progress | None) -> None:
-    for name, step in STEPS[job.kind]:
+    for name, step in steps_of(job.kind):
         if name in job.steps_done:
             continue
         started = time.perf_counter()
@@ -234,7 +244,8 @@ def _record_step(job: ProvisioningJob, name: str) -> None:
 
 def _finish(job: ProvisioningJob) -> None:
     job.status, job.finished_at, job.error = JobStatus.DONE, timezone.now(), ""
-    job.payload = {}  # the password hash has served its purpose
+    if job.kind != JobKind.MOVE:  # a move's payload is its plan and figures, no secret
+        job.payload = {}  # the password hash has served its purpose
     job.save(update_fields=["status", "finished_at", "error", "payload"])
 
 
@@ -251,11 +262,16 @@ def job_fail(*, job: ProvisioningJob, error: str) -> None:
     if job.kind == JobKind.PROVISION and speaks:
         cleanup = _drop_owned_database(tenant)
         job.steps_done = [s for s in job.steps_done if s not in DATABASE_STEPS]
+    if job.kind == JobKind.MOVE:
+        from tenants import moving
+
+        cleanup = moving.move_rollback(job=job)
     job.status, job.error, job.finished_at = JobStatus.FAILED, (error + cleanup)[:4000], timezone.now()
     job.save(update_fields=["status", "error", "finished_at", "steps_done"])
     status = TenantStatus.FAILED if job.kind == JobKind.PROVISION else TenantStatus.DELETING
-    Tenant.objects.filter(pk=tenant.pk, status__in=FAILABLE[job.kind]).update(
-        status=status, error=job.error, updated_at=timezone.now())
+    if FAILABLE[job.kind]:
+        Tenant.objects.filter(pk=tenant.pk, status__in=FAILABLE[job.kind]).update(
+            status=status, error=job.error, updated_at=timezone.now())
     resolution.invalidate()
 
 

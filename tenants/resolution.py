@@ -139,12 +139,16 @@ def _check_generation() -> None:
     now = time.monotonic()
     if now - float(_generation[1]) < settings.TENANT_CACHE_CHECK_SECONDS:  # type: ignore[arg-type]
         return
-    current = cache.get(GENERATION_KEY)
+    sync_generation(cache.get(GENERATION_KEY), now=now)
+
+
+def sync_generation(current: object, *, now: float | None = None) -> None:
+    """Drop this process's cache if `current` (the generation just read from Redis) moved."""
     with _lock:
         if current != _generation[0]:
             _clear_locked()
             _generation[0] = current
-        _generation[1] = now
+        _generation[1] = time.monotonic() if now is None else now
 
 
 def active_spec(slug: str) -> TenantSpec | None:

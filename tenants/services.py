@@ -160,9 +160,10 @@ def _place(requested: str | None) -> DatabaseServer:
 
 
 def _enqueue(job: ProvisioningJob, *, undo: Callable[[], object] | None = None) -> None:
-    from tenants.tasks import delete_tenant, provision_tenant
+    from tenants.tasks import delete_tenant, move_tenant, provision_tenant
 
-    enqueue_or_fail(provision_tenant if job.kind == JobKind.PROVISION else delete_tenant, job.pk, undo=undo)
+    task = {JobKind.PROVISION: provision_tenant, JobKind.MOVE: move_tenant}.get(JobKind(job.kind), delete_tenant)
+    enqueue_or_fail(task, job.pk, undo=undo)
 
 
 def _enqueue_or_undo(job: ProvisioningJob, *, undo: Callable[[], object]) -> None:
@@ -269,6 +270,35 @@ def tenant_delete(*, slug: str, requested_by: str = "") -> Tenant:
 
     _enqueue_or_undo(job, undo=undo)
     return tenant
+
+
+def tenant_move(*, slug: str, server: str, requested_by: str, enqueue: bool = True) -> ProvisioningJob:
+    """Queue a live move of an active tenant to another server; return the job (tenants.moving).
+
+    Refused, with nothing changed: an unknown, unconfigured or closed server,
+    the tenant's own server (400), a tenant that is not active (409
+    `invalid_state`), a move, restore or delete already open, or a fleet
+    migration run (409 `operation_in_progress`).
+    """
+    from tenants import moving
+
+    tenant = _tenant_or_404(slug)
+    target = selectors.placement_candidates().filter(name=server).first() if isinstance(server, str) else None
+    if target is None:
+        raise InvalidInput(f"server: unknown or closed server '{server}'.",
+                           fields={"server": ["unknown or closed server."]})
+    if target.name == tenant.server_id:
+        raise InvalidInput(f"server: tenant '{slug}' is on server '{server}' already.",
+                           fields={"server": ["the tenant is on this server already."]})
+    if tenant.status != TenantStatus.ACTIVE:
+        raise InvalidState(f"Tenant '{slug}' is {tenant.status}; only an active tenant can move.")
+    with transaction.atomic(using=CONTROL_ALIAS):
+        job = operations.exclusive_job_create(tenant=tenant, kind=JobKind.MOVE, requested_by=requested_by)
+        job.payload = moving.move_plan(tenant=tenant, server=target.name, job_id=job.pk)
+        job.save(update_fields=["payload"])
+    if enqueue:
+        _enqueue(job, undo=lambda: ProvisioningJob.objects.filter(pk=job.pk, status=JobStatus.PENDING).delete())
+    return job
 
 
 def domain_add(*, slug: str, domain: str) -> Domain:

@@ -17,6 +17,11 @@ def delete_tenant(job_id: int) -> str:
     return provisioning.job_run(job_id=job_id)
 
 
+@shared_task(name="tenants.move_tenant", acks_late=True)
+def move_tenant(job_id: int) -> str:
+    return provisioning.job_run(job_id=job_id)
+
+
 @shared_task(name="tenants.tenant_fanout")
 def tenant_fanout(task: str) -> int:
     return fanout.tenants_fanout(task=task)

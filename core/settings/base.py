@@ -221,6 +221,15 @@ EXPORT_MAX_ATTEMPTS = env.int("EXPORT_MAX_ATTEMPTS", default=3)
 EXPORT_WATCHDOG_SECONDS = env.float("EXPORT_WATCHDOG_SECONDS", default=60.0)
 # A database left by a move, or replaced by a restore in place, is kept this long before it is dropped.
 RETIRED_DATABASE_GRACE_SECONDS = env.int("RETIRED_DATABASE_GRACE_SECONDS", default=7 * 24 * 3600)
+# Live tenant moves (tenants.moving): PostgreSQL 15 lets only a superuser create a subscription, so
+# the move creates it as TENANT_MOVE_ADMIN_USER on the target server ("": the server's own user).
+TENANT_MOVE_ADMIN_USER = env.str("TENANT_MOVE_ADMIN_USER", default="")
+TENANT_MOVE_ADMIN_PASSWORD = env.str("TENANT_MOVE_ADMIN_PASSWORD", default="")
+TENANT_MOVE_COPY_TIMEOUT_SECONDS = env.float("TENANT_MOVE_COPY_TIMEOUT_SECONDS", default=3600.0)
+TENANT_MOVE_CUTOVER_TIMEOUT_SECONDS = env.float("TENANT_MOVE_CUTOVER_TIMEOUT_SECONDS", default=10.0)
+TENANT_MOVE_LOCK_TIMEOUT_MS = env.int("TENANT_MOVE_LOCK_TIMEOUT_MS", default=5_000)
+TENANT_MOVE_BLOCK_TTL_SECONDS = env.int("TENANT_MOVE_BLOCK_TTL_SECONDS", default=60)
+TENANT_MOVE_RETRY_AFTER_SECONDS = env.int("TENANT_MOVE_RETRY_AFTER_SECONDS", default=1)
 CELERY_BEAT_SCHEDULE = {
     "provisioning-watchdog": {"task": "tenants.provisioning_watchdog", "schedule": 15.0},
     "retired-databases-sweep": {"task": "tenants.retired_databases_sweep", "schedule": 3600.0},

@@ -81,4 +81,6 @@ def service_env() -> dict[str, str]:
         "TENANT_DB_SERVERS": server_spec(),
         "REDIS_URL": f"redis://127.0.0.1:{REDIS_PORT}/0",
         "CELERY_BROKER_URL": f"redis://127.0.0.1:{REDIS_PORT}/1",
+        # PostgreSQL 15 lets only a superuser create a subscription (a tenant move); trusted on loopback.
+        "TENANT_MOVE_ADMIN_USER": SUPERUSER,
     }

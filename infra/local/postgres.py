@@ -19,8 +19,14 @@ shared_buffers = 128MB
 # Local development: durability is traded for speed. Never copy to production.
 # synchronous_commit stays on so WAL is flushed, and so streamed, at commit.
 fsync = off
-wal_level = replica
-max_wal_senders = 10
+# logical: a tenant move copies a live database with logical replication (docs/operations.md).
+# Changing wal_level needs a restart: `start` restarts a running cluster whose settings wait for one.
+wal_level = logical
+max_wal_senders = 20
+max_replication_slots = 20
+max_logical_replication_workers = 8
+max_sync_workers_per_subscription = 2
+max_worker_processes = 16
 wal_keep_size = 512MB
 hot_standby = on
 hot_standby_feedback = on
@@ -90,11 +96,16 @@ def start(instance: PgInstance) -> None:
     changed = write_conf(instance)
     if is_running(instance) and changed:
         pg_ctl(instance, "reload")
+        if needs_restart(instance):  # e.g. wal_level: a cluster from an earlier run gets it too
+            pg_ctl(instance, "-w", "-t", "60", "-m", "fast", "restart")
     if not is_running(instance):
         system.refuse_foreign_port(instance.port, instance.name)
         pg_ctl(instance, "-w", "-t", "60", "start")
     system.wait_for_port(instance.port)
 
+def needs_restart(instance: PgInstance) -> bool:
+    """Say whether a reloaded cluster has settings that only a restart applies."""
+    return psql(instance, "SELECT count(*) FROM pg_settings WHERE pending_restart") not in ("", "0")
 
 
 def bootstrap_roles(instance: PgInstance) -> None:
@@ -103,6 +114,8 @@ def bootstrap_roles(instance: PgInstance) -> None:
     if not exists:
         psql(instance, f"CREATE ROLE {config.APP_USER} LOGIN CREATEDB PASSWORD '{config.APP_PASSWORD}'")
         psql(instance, f"GRANT pg_signal_backend TO {config.APP_USER}")
+    # A move's subscription streams from the source server as the application role.
+    psql(instance, f"ALTER ROLE {config.APP_USER} REPLICATION")
     if instance is config.PG_A:
         has_db = psql(instance, f"SELECT 1 FROM pg_database WHERE datname = '{config.CONTROL_DB}'")
         if not has_db:

@@ -2,6 +2,7 @@ from django.urls import path
 from rest_framework.routers import SimpleRouter
 
 from tenants.api.cors import TenantCorsOriginsView
+from tenants.api.move import JobDetailView, TenantJobListView, TenantMoveView
 from tenants.api.root import PlatformRootView
 from tenants.api.views import PlatformTokenView, ServerListView, TenantViewSet
 
@@ -13,5 +14,8 @@ urlpatterns = [
     path("auth/token/", PlatformTokenView.as_view(), name="platform-token"),
     path("servers/", ServerListView.as_view(), name="platform-servers"),
     path("tenants/<str:slug>/cors-origins/", TenantCorsOriginsView.as_view(), name="platform-tenant-cors-origins"),
+    path("tenants/<str:slug>/move/", TenantMoveView.as_view(), name="platform-tenant-move"),
+    path("tenants/<str:slug>/jobs/", TenantJobListView.as_view(), name="platform-tenant-jobs"),
+    path("jobs/<int:job_id>/", JobDetailView.as_view(), name="platform-job"),
     *router.urls,
 ]

@@ -25,6 +25,7 @@ from migrations_tooling.plans import UNAPPLIED, project_loader
 from migrations_tooling.progress import ProgressBar
 from migrations_tooling.state import Target, TargetKind
 from migrations_tooling.version import code_version
+from tenants.operations import busy_tenants
 
 
 def _csv(value: str) -> list[str]:
@@ -98,6 +99,7 @@ class Command(BaseCommand):
             raise CommandError("schema drift found", returncode=ExitCode.DRIFT)
 
     def _plan(self, options: runner.RunOptions, *, sql: bool, check: bool) -> None:
+        self._note_busy()
         to = runner.target_key(options)
         fleet = plan_fleet(runner.fleet_targets(options), control=True, to=to, collect=False)
         document = reporting.plan_document(fleet, to=to, code_version=code_version())
@@ -108,7 +110,14 @@ class Command(BaseCommand):
             raise CommandError("migrations pending or databases out of step with the code",
                                returncode=ExitCode.DRIFT)
 
+    def _note_busy(self) -> None:
+        """Say which tenants this run leaves alone because another operation holds them."""
+        if not (self.json or self.quiet):
+            for slug, reason in sorted(busy_tenants().items()):
+                self.stdout.write(f"skipped {slug}: {reason}")
+
     def _run(self, options: runner.RunOptions, opts: dict[str, Any]) -> None:
+        self._note_busy()
         run = self._run_for(options, opts)
         out = cast(TextIO, self.stderr._out)
         run = runner.execute(run.pk, progress=None if self.quiet or self.json else ProgressBar(out))

@@ -1,0 +1,219 @@
+"""Live move of a tenant between servers: writes keep landing, the cutover is short, failures roll back."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import pytest
+from django.test import Client
+
+from core.aliases import CONTROL_ALIAS
+from core.dbservers import configured_servers
+from tenants import dbops, moving, replication
+from tenants.models import JobKind, JobStatus, ProvisioningJob, RetiredDatabase, Tenant
+from tests.tenants.conftest import Api, Background, provision, wait_for
+
+PASSWORD = "owner-pass-1"
+
+
+class Writer:
+    """Post projects through the tenant API until stopped; remember every answer."""
+
+    def __init__(self, slug: str, token: str) -> None:
+        self.slug, self.token = slug, token
+        self.stop = threading.Event()
+        self.started = threading.Event()
+        self.accepted: list[int] = []
+        self.moving: list[dict[str, Any]] = []
+        self.other: list[tuple[int, bytes]] = []
+
+    def run(self) -> None:
+        api = Api(Client(), self.token)
+        n = 0
+        while not self.stop.is_set():
+            n += 1
+            response = api.post("/api/projects/", {"name": f"p{n}", "key": f"K{n}"}, tenant=self.slug)
+            if response.status_code == 201:
+                self.accepted.append(response.json()["id"])
+            elif response.status_code == 503 and response.json()["code"] == "tenant_moving":
+                self.moving.append({"retry_after": response["Retry-After"]})
+            else:
+                self.other.append((response.status_code, response.content))
+            self.started.set()
+
+
+def _rows_on(server: str, database: str, table: str = "projects_project") -> set[int]:
+    conn = configured_servers()[server].connect(database, application_name="tessera-test")
+    try:
+        with conn.cursor() as cursor:
+            cursor.execute(f"SELECT id FROM {table}")  # noqa: S608 - a constant
+            return {row[0] for row in cursor.fetchall()}
+    finally:
+        conn.close()
+
+
+def _wait_job(platform: Api, job_id: int) -> dict[str, Any]:
+    body: dict[str, Any] = {}
+
+    def finished() -> bool:
+        nonlocal body
+        body = platform.get(f"/api/platform/jobs/{job_id}/").json()
+        return body["status"] in (JobStatus.DONE, JobStatus.FAILED)
+
+    wait_for(finished, 180, f"move job {job_id} to finish")
+    return body
+
+
+def _no_slot_left(server: str, job_id: int) -> bool:
+    with dbops.server_connection(server) as conn:
+        return not replication.slot_exists(conn, replication.object_name(job_id))
+
+
+def test_a_live_move_keeps_every_accepted_write_and_refuses_writes_only_at_cutover(platform: Api) -> None:
+    tenant = provision("mv-live", server="a")
+    token = platform.tenant_token("mv-live", "owner@mv-live.test", PASSWORD)
+    writer = Writer("mv-live", token)
+    thread = Background(writer.run)
+    thread.start()
+    assert writer.started.wait(60)
+
+    response = platform.post("/api/platform/tenants/mv-live/move/", {"server": "b"})
+    assert response.status_code == 202, response.content
+    job = response.json()
+    assert job["kind"] == "move" and job["requested_by"] == "token:platform-admin"
+    body = _wait_job(platform, job["id"])
+    # Keep writing a little on the new server, through the same process's (invalidated) cache.
+    accepted_at_switch = len(writer.accepted)
+    wait_for(lambda: len(writer.accepted) > accepted_at_switch + 5, 60, "writes after the move")
+    writer.stop.set()
+    thread.join(60)
+
+    assert body["status"] == "done", body
+    assert body["steps_done"] == [name for name, _ in moving.STEPS]
+    tenant.refresh_from_db()
+    assert (tenant.server_id, tenant.database) == ("b", body["payload"]["database"])
+    on_target = _rows_on("b", tenant.database)
+    assert set(writer.accepted) <= on_target, "a write answered 2xx is missing on the target"
+    assert not writer.other, writer.other[:3]
+    assert all(refusal["retry_after"] for refusal in writer.moving)
+    assert _no_slot_left("a", job["id"])
+    assert RetiredDatabase.objects.filter(tenant=tenant, server_id="a", database=body["payload"]["source_database"],
+                                          reason=JobKind.MOVE).exists()
+    # Reported, not asserted (the machine is shared): see bench/move.py for the figures.
+    print(f"\nmove: {len(writer.accepted)} writes accepted, {len(writer.moving)} refused with tenant_moving, "
+          f"cutover {body['payload']['cutover_seconds']}s")
+
+
+def test_sequences_continue_on_the_target_after_a_move(platform: Api) -> None:
+    provision("mv-seq", server="a")
+    token = platform.tenant_token("mv-seq", "owner@mv-seq.test", PASSWORD)
+    api = Api(Client(), token)
+    before = [api.post("/api/projects/", {"name": f"s{n}", "key": f"S{n}"}, tenant="mv-seq").json()["id"]
+              for n in range(3)]
+    job = platform.post("/api/platform/tenants/mv-seq/move/", {"server": "b"}).json()
+    assert _wait_job(platform, job["id"])["status"] == "done"
+    after = api.post("/api/projects/", {"name": "after", "key": "AFTER"}, tenant="mv-seq")
+    assert after.status_code == 201, after.content
+    assert after.json()["id"] > max(before)
+
+
+def test_a_failed_cutover_rolls_back_to_the_source_with_nothing_lost_and_no_slot(platform: Api,
+                                                                                   settings: Any) -> None:
+    tenant = provision("mv-fail", server="a")
+    token = platform.tenant_token("mv-fail", "owner@mv-fail.test", PASSWORD)
+    api = Api(Client(), token)
+    ids = [api.post("/api/projects/", {"name": f"f{n}", "key": f"F{n}"}, tenant="mv-fail").json()["id"]
+           for n in range(3)]
+    settings.TENANT_MOVE_CUTOVER_TIMEOUT_SECONDS = 0.5
+    job2 = _failing_move(tenant)
+    assert job2.status == JobStatus.FAILED and "rolled back" in job2.error, job2.error
+    tenant.refresh_from_db()
+    assert set(ids) <= _rows_on(tenant.server_id, tenant.database)
+    assert not dbops.database_exists(job2.payload["server"], job2.payload["database"])
+    assert _no_slot_left(job2.payload["source_server"], job2.pk)
+    ok = api.post("/api/projects/", {"name": "after", "key": "AFTERF"}, tenant="mv-fail")
+    assert ok.status_code == 201, ok.content
+
+
+def _failing_move(tenant: Tenant) -> ProvisioningJob:
+    """Run a move in this process whose subscription is disabled after the copy, so the cutover times out."""
+    from tenants import provisioning, services
+
+    tenant.refresh_from_db()
+    target = "a" if tenant.server_id == "b" else "b"
+    job = services.tenant_move(slug=tenant.slug, server=target, requested_by="cli:test", enqueue=False)
+
+    def progress(step: str, seconds: float) -> None:
+        if step == "catch_up":
+            with moving._target(job, admin=True) as conn, conn.cursor() as cursor:
+                cursor.execute(f"ALTER SUBSCRIPTION {replication.object_name(job.pk)} DISABLE")
+
+    provisioning.job_run(job_id=job.pk, progress=progress)
+    return ProvisioningJob.objects.using(CONTROL_ALIAS).get(pk=job.pk)
+
+
+@pytest.mark.parametrize(("body", "status", "code"), [
+    ({"server": "nowhere"}, 400, "validation_error"),
+    ({"server": "b"}, 400, "validation_error"),
+    ({}, 400, "validation_error"),
+])
+def test_a_bad_move_request_is_a_clear_4xx_and_changes_nothing(platform: Api, body: dict[str, str], status: int,
+                                                                code: str) -> None:
+    tenant = provision("mv-bad", server="b")
+    response = platform.post("/api/platform/tenants/mv-bad/move/", body)
+    assert response.status_code == status and response.json()["code"] == code, response.content
+    assert not ProvisioningJob.objects.filter(tenant=tenant, kind=JobKind.MOVE).exists()
+
+
+def test_moving_an_inactive_or_busy_tenant_is_a_409(platform: Api) -> None:
+    provision("mv-susp", server="b")
+    platform.post("/api/platform/tenants/mv-susp/suspend/")
+    refused = platform.post("/api/platform/tenants/mv-susp/move/", {"server": "a"})
+    assert refused.status_code == 409 and refused.json()["code"] == "invalid_state", refused.content
+    tenant = provision("mv-busy", server="b")
+    from tenants import operations
+
+    operations.exclusive_job_create(tenant=tenant, kind=JobKind.DELETE, requested_by="cli:ops")
+    busy = platform.post("/api/platform/tenants/mv-busy/move/", {"server": "a"})
+    assert busy.status_code == 409 and busy.json()["code"] == "operation_in_progress", busy.content
+    assert not ProvisioningJob.objects.filter(tenant=tenant, kind=JobKind.MOVE).exists()
+    missing = platform.post("/api/platform/tenants/mv-none/move/", {"server": "a"})
+    assert missing.status_code == 404
+
+
+def test_a_fleet_migration_skips_a_tenant_with_an_open_move(platform: Api) -> None:
+    from migrations_tooling.runner import RunOptions, select_targets
+    from tenants import operations
+
+    moving_tenant = provision("mv-fleet", server="b")
+    provision("mv-fleet-other", server="b")
+    operations.exclusive_job_create(tenant=moving_tenant, kind=JobKind.MOVE, requested_by="cli:ops")
+    labels = {target.label for target in select_targets(RunOptions())}
+    assert "mv-fleet-other" in labels and "mv-fleet" not in labels
+    assert operations.busy_tenants()["mv-fleet"].startswith("operation in progress: move")
+
+
+def test_writes_are_refused_with_tenant_moving_while_blocked_and_reads_are_served(platform: Api) -> None:
+    from tenants import writegate
+
+    provision("mv-gate", server="b")
+    api = Api(Client(), platform.tenant_token("mv-gate", "owner@mv-gate.test", PASSWORD))
+    writegate.writes_block(slug="mv-gate")
+    try:
+        write = api.post("/api/projects/", {"name": "x", "key": "GATE"}, tenant="mv-gate")
+        read = api.get("/api/projects/", tenant="mv-gate")
+    finally:
+        writegate.writes_unblock(slug="mv-gate")
+    assert write.status_code == 503 and write.json()["code"] == "tenant_moving", write.content
+    assert write["Retry-After"]
+    assert read.status_code == 200
+    assert api.post("/api/projects/", {"name": "x", "key": "GATE"}, tenant="mv-gate").status_code == 201
+
+
+def test_the_jobs_of_a_tenant_are_listed_with_their_steps(platform: Api) -> None:
+    provision("mv-jobs", server="b")
+    jobs = platform.get("/api/platform/tenants/mv-jobs/jobs/")
+    assert jobs.status_code == 200
+    assert jobs.json()[0]["kind"] == "provision" and jobs.json()[0]["steps_done"]
+    assert jobs.json()[0]["payload"] == {}  # never the admin's password hash
