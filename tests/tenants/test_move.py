@@ -217,3 +217,31 @@ def test_the_jobs_of_a_tenant_are_listed_with_their_steps(platform: Api) -> None
     assert jobs.status_code == 200
     assert jobs.json()[0]["kind"] == "provision" and jobs.json()[0]["steps_done"]
     assert jobs.json()[0]["payload"] == {}  # never the admin's password hash
+
+
+def test_move_tenant_command_moves_and_records_the_cli_user(platform: Api) -> None:
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    tenant = provision("mv-cli", server="b")
+    out = StringIO()
+    call_command("move_tenant", "mv-cli", "--to", "a", stdout=out, stderr=StringIO())
+    tenant.refresh_from_db()
+    assert tenant.server_id == "a" and "is on a" in out.getvalue()
+    job = ProvisioningJob.objects.get(tenant=tenant, kind=JobKind.MOVE)
+    assert job.requested_by.startswith("cli:") and job.status == JobStatus.DONE
+
+
+def test_rebalance_plan_proposes_moves_and_changes_nothing(platform: Api) -> None:
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    for n in range(3):
+        provision(f"mv-rb{n}", server="b")
+    out = StringIO()
+    call_command("rebalance", "--plan", "--by", "count", stdout=out)
+    assert "-> a" in out.getvalue(), out.getvalue()
+    assert Tenant.objects.filter(slug__startswith="mv-rb", server_id="b").count() == 3
+    assert not ProvisioningJob.objects.filter(kind=JobKind.MOVE).exists()
