@@ -40,6 +40,7 @@ from core.aliases import CONTROL_ALIAS
 from core.dbservers import ServerConfig, configured_servers
 from tenants import dbops, replication, resolution, retired, writegate
 from tenants.models import JobKind, ProvisioningJob, Tenant
+from tenants.templates import ensure_template
 
 logger = logging.getLogger("tessera.provisioning")
 MOVING_MARK = "tessera-moving:"
@@ -94,6 +95,7 @@ def _save_plan(job: ProvisioningJob, **values: Any) -> None:
 def step_create_target(tenant: Tenant, job: ProvisioningJob) -> None:
     """Clone the target's template under a free name, prove the schemas match, empty it."""
     plan = _plan(job)
+    ensure_template(plan["server"])  # a server that never had a tenant may have no template yet
     with dbops.server_connection(plan["server"]) as conn:
         if dbops.database_comment(conn, plan["database"]) is None:
             dbops.create_database(conn, plan["database"], template=settings.TENANT_TEMPLATE_DB)
