@@ -18,14 +18,13 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import subprocess
 import sys
 import threading
 import time
 from typing import Any
 
-from bench.common import ROOT, per_call_us, print_table, setup_django, write_result
+from bench.common import ROOT, interleaved, print_table, setup_django, write_result
 
 QUEUE = "tessera-bench-move"
 TARGET_SECONDS = 1.0
@@ -165,9 +164,9 @@ def gate_cost_us() -> dict[str, float]:
 
     from tenants import resolution, writegate
 
-    gate = statistics.median(per_call_us(lambda: writegate.write_blocked("bench-gate"), calls=500, rounds=5))
-    plain = statistics.median(per_call_us(lambda: cache.get(resolution.GENERATION_KEY), calls=500, rounds=5))
-    return {"write_gate_us": round(gate, 1), "one_redis_get_us": round(plain, 1)}
+    medians = interleaved({"write_gate_us": lambda: writegate.write_blocked("bench-gate"),
+                           "one_redis_get_us": lambda: cache.get(resolution.GENERATION_KEY)}, calls=200, rounds=10)
+    return {name: round(value, 1) for name, value in medians.items()}
 
 
 def main() -> None:
@@ -193,9 +192,10 @@ def main() -> None:
         worker.terminate()
         worker.wait(30)
         drop_tenant_databases()
-    rows = [(f"{r['size_mb']}", f"{r['total_s']:.2f}", f"{r['cutover_s']:.3f}", f"{r['refused_window_s']:.3f}",
-             str(r["writes_accepted"]), str(r["writes_refused"]), str(r["writes_lost"]), str(r["other_errors"]))
-            for r in results]
+    rows: list[tuple[str, ...]] = [
+        (f"{r['size_mb']}", f"{r['total_s']:.2f}", f"{r['cutover_s']:.3f}", f"{r['refused_window_s']:.3f}",
+         str(r["writes_accepted"]), str(r["writes_refused"]), str(r["writes_lost"]), str(r["other_errors"]))
+        for r in results]
     print_table("Live move a -> b under writes", rows,
                 ("size MB", "total s", "cutover s", "refused window s", "accepted", "refused", "lost", "errors"))
     gate = gate_cost_us()

@@ -37,8 +37,8 @@ from migrations_tooling.pool import MigrationPool
 from migrations_tooling.state import Target, TargetKind, template_target
 from migrations_tooling.template_refresh import refresh_template
 from migrations_tooling.version import code_version
-from tenants.operations import busy_tenants
 from tenants.models import Tenant, TenantStatus
+from tenants.operations import busy_tenants
 
 logger = logging.getLogger("tessera.migrations")
 Progress = Callable[[dict[str, Any]], None]

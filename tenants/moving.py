@@ -67,7 +67,7 @@ def _server(name: str) -> ServerConfig:
 def _connect(server: str, database: str, *, admin: bool = False, autocommit: bool = True) -> Iterator[PgConnection]:
     """Yield a direct connection to `database`; `admin` connects as TENANT_MOVE_ADMIN_USER (subscriptions)."""
     config = _server(server)
-    overrides: dict[str, str] = {}
+    overrides: dict[str, Any] = {}
     if admin and settings.TENANT_MOVE_ADMIN_USER:
         overrides = {"user": settings.TENANT_MOVE_ADMIN_USER, "password": settings.TENANT_MOVE_ADMIN_PASSWORD}
     conn = config.connect(database, application_name="tessera-move", autocommit=autocommit, **overrides)

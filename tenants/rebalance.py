@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 
 from core.aliases import CONTROL_ALIAS
 from tenants import dbops, operations
@@ -21,7 +21,7 @@ from tenants.models import DatabaseServer, Tenant, TenantStatus
 MAX_MOVES = 100
 
 
-class Balance(str, Enum):
+class Balance(StrEnum):
     COUNT = "count"
     SIZE = "size"
 
@@ -90,11 +90,11 @@ def fleet_loads() -> tuple[dict[str, list[TenantLoad]], set[str]]:
     rows = (Tenant.objects.using(CONTROL_ALIAS).filter(status=TenantStatus.ACTIVE, server__in=list(loads))
             .exclude(slug__in=list(busy)).values_list("slug", "server_id", "database"))
     by_server: dict[str, dict[str, str]] = {}
-    for slug, server, database in rows:
-        by_server.setdefault(server, {})[database] = slug
-    for server, databases in by_server.items():
-        sizes = database_sizes(server, list(databases))
-        loads[server] = [TenantLoad(slug, sizes.get(database, 0)) for database, slug in databases.items()]
+    for slug, server_name, database in rows:
+        by_server.setdefault(str(server_name), {})[str(database)] = str(slug)  # server_id is the server's name
+    for name, databases in by_server.items():
+        sizes = database_sizes(name, list(databases))
+        loads[name] = [TenantLoad(slug, sizes.get(database, 0)) for database, slug in databases.items()]
     return loads, {server.name for server in servers if server.accepts_tenants}
 
 

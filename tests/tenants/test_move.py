@@ -47,7 +47,7 @@ def _rows_on(server: str, database: str, table: str = "projects_project") -> set
     conn = configured_servers()[server].connect(database, application_name="tessera-test")
     try:
         with conn.cursor() as cursor:
-            cursor.execute(f"SELECT id FROM {table}")  # noqa: S608 - a constant
+            cursor.execute(f"SELECT id FROM {table}")
             return {row[0] for row in cursor.fetchall()}
     finally:
         conn.close()
