@@ -177,6 +177,8 @@ def _switch(tenant: Tenant, job: ProvisioningJob) -> dict[str, Any]:
         token = replication.marker_send(source)
         replication.marker_wait(target, token, timeout=settings.TENANT_MOVE_CUTOVER_TIMEOUT_SECONDS)
         replication.sequences_set(target, replication.sequence_values(fence))
+        replicas_current = replication.replicas_wait(_server(plan["server"]), replication.current_lsn(target),
+                                                     timeout=settings.TENANT_MOVE_CUTOVER_TIMEOUT_SECONDS)
         replication.revoke_writes(fence, _server(plan["source_server"]).user)
         dbops.set_comment(plan["server"], plan["database"], _owner_mark(tenant))
         _control_switch(tenant, plan)
@@ -185,7 +187,8 @@ def _switch(tenant: Tenant, job: ProvisioningJob) -> dict[str, Any]:
         fence.commit()
     with _target(job, admin=True) as admin:
         applied = replication.latest_end_lsn(admin, replication.object_name(job.pk))
-    return {"final_lsn": final_lsn, "applied_lsn": applied, "writes_cut_off": waiting}
+    return {"final_lsn": final_lsn, "applied_lsn": applied, "writes_cut_off": waiting,
+            "target_replicas_current": replicas_current}
 
 
 def _owner_mark(tenant: Tenant) -> str:

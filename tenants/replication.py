@@ -21,6 +21,7 @@ import time
 import uuid
 from collections.abc import Callable
 
+import psycopg2
 from psycopg2 import sql
 from psycopg2.extensions import connection as PgConnection
 
@@ -196,10 +197,37 @@ def marker_wait(conn: PgConnection, token: str, *, timeout: float, check: Callab
             if cursor.fetchone():
                 return
             if time.monotonic() > deadline:
-                raise ReplicationError(f"the target did not catch up within {timeout:.0f}s")
+                raise ReplicationError(f"the target did not catch up within {timeout:g}s")
             if check:
                 check()
             time.sleep(POLL_SECONDS)
+
+
+def replicas_wait(server: ServerConfig, lsn: str, *, timeout: float) -> bool:
+    """Wait until every streaming replica of `server` has replayed `lsn`; False if one did not in time.
+
+    Read-after-write tokens are kept per server: a client that wrote on the
+    source holds none for the target, so the target's replicas must have the
+    copied rows before the first read is routed to them.
+    """
+    deadline = time.monotonic() + timeout
+    for endpoint in server.replicas:
+        try:
+            conn = server.connect("postgres", application_name="tessera-move", endpoint=endpoint)
+        except psycopg2.OperationalError:  # a replica that is down is skipped by the router too
+            continue
+        try:
+            with conn.cursor() as cursor:
+                while True:
+                    cursor.execute("SELECT pg_last_wal_replay_lsn() >= %s::pg_lsn", [lsn])
+                    if cursor.fetchone()[0]:
+                        break
+                    if time.monotonic() > deadline:
+                        return False
+                    time.sleep(POLL_SECONDS)
+        finally:
+            conn.close()
+    return True
 
 
 def sequence_values(conn: PgConnection) -> list[tuple[str, int | None]]:

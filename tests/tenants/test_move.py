@@ -71,14 +71,14 @@ def _no_slot_left(server: str, job_id: int) -> bool:
 
 
 def test_a_live_move_keeps_every_accepted_write_and_refuses_writes_only_at_cutover(platform: Api) -> None:
-    tenant = provision("mv-live", server="a")
-    token = platform.tenant_token("mv-live", "owner@mv-live.test", PASSWORD)
-    writer = Writer("mv-live", token)
+    tenant = provision("p-mv-live", server="a")
+    token = platform.tenant_token("p-mv-live", "owner@p-mv-live.test", PASSWORD)
+    writer = Writer("p-mv-live", token)
     thread = Background(writer.run)
     thread.start()
     assert writer.started.wait(60)
 
-    response = platform.post("/api/platform/tenants/mv-live/move/", {"server": "b"})
+    response = platform.post("/api/platform/tenants/p-mv-live/move/", {"server": "b"})
     assert response.status_code == 202, response.content
     job = response.json()
     assert job["kind"] == "move" and job["requested_by"] == "token:platform-admin"
@@ -106,24 +106,24 @@ def test_a_live_move_keeps_every_accepted_write_and_refuses_writes_only_at_cutov
 
 
 def test_sequences_continue_on_the_target_after_a_move(platform: Api) -> None:
-    provision("mv-seq", server="a")
-    token = platform.tenant_token("mv-seq", "owner@mv-seq.test", PASSWORD)
+    provision("p-mv-seq", server="a")
+    token = platform.tenant_token("p-mv-seq", "owner@p-mv-seq.test", PASSWORD)
     api = Api(Client(), token)
-    before = [api.post("/api/projects/", {"name": f"s{n}", "key": f"S{n}"}, tenant="mv-seq").json()["id"]
+    before = [api.post("/api/projects/", {"name": f"s{n}", "key": f"S{n}"}, tenant="p-mv-seq").json()["id"]
               for n in range(3)]
-    job = platform.post("/api/platform/tenants/mv-seq/move/", {"server": "b"}).json()
+    job = platform.post("/api/platform/tenants/p-mv-seq/move/", {"server": "b"}).json()
     assert _wait_job(platform, job["id"])["status"] == "done"
-    after = api.post("/api/projects/", {"name": "after", "key": "AFTER"}, tenant="mv-seq")
+    after = api.post("/api/projects/", {"name": "after", "key": "AFTER"}, tenant="p-mv-seq")
     assert after.status_code == 201, after.content
     assert after.json()["id"] > max(before)
 
 
 def test_a_failed_cutover_rolls_back_to_the_source_with_nothing_lost_and_no_slot(platform: Api,
                                                                                    settings: Any) -> None:
-    tenant = provision("mv-fail", server="a")
-    token = platform.tenant_token("mv-fail", "owner@mv-fail.test", PASSWORD)
+    tenant = provision("p-mv-fail", server="a")
+    token = platform.tenant_token("p-mv-fail", "owner@p-mv-fail.test", PASSWORD)
     api = Api(Client(), token)
-    ids = [api.post("/api/projects/", {"name": f"f{n}", "key": f"F{n}"}, tenant="mv-fail").json()["id"]
+    ids = [api.post("/api/projects/", {"name": f"f{n}", "key": f"F{n}"}, tenant="p-mv-fail").json()["id"]
            for n in range(3)]
     settings.TENANT_MOVE_CUTOVER_TIMEOUT_SECONDS = 0.5
     job2 = _failing_move(tenant)
@@ -132,7 +132,7 @@ def test_a_failed_cutover_rolls_back_to_the_source_with_nothing_lost_and_no_slot
     assert set(ids) <= _rows_on(tenant.server_id, tenant.database)
     assert not dbops.database_exists(job2.payload["server"], job2.payload["database"])
     assert _no_slot_left(job2.payload["source_server"], job2.pk)
-    ok = api.post("/api/projects/", {"name": "after", "key": "AFTERF"}, tenant="mv-fail")
+    ok = api.post("/api/projects/", {"name": "after", "key": "AFTERF"}, tenant="p-mv-fail")
     assert ok.status_code == 201, ok.content
 
 
@@ -160,25 +160,25 @@ def _failing_move(tenant: Tenant) -> ProvisioningJob:
 ])
 def test_a_bad_move_request_is_a_clear_4xx_and_changes_nothing(platform: Api, body: dict[str, str], status: int,
                                                                 code: str) -> None:
-    tenant = provision("mv-bad", server="b")
-    response = platform.post("/api/platform/tenants/mv-bad/move/", body)
+    tenant = provision("p-mv-bad", server="b")
+    response = platform.post("/api/platform/tenants/p-mv-bad/move/", body)
     assert response.status_code == status and response.json()["code"] == code, response.content
     assert not ProvisioningJob.objects.filter(tenant=tenant, kind=JobKind.MOVE).exists()
 
 
 def test_moving_an_inactive_or_busy_tenant_is_a_409(platform: Api) -> None:
-    provision("mv-susp", server="b")
-    platform.post("/api/platform/tenants/mv-susp/suspend/")
-    refused = platform.post("/api/platform/tenants/mv-susp/move/", {"server": "a"})
+    provision("p-mv-susp", server="b")
+    platform.post("/api/platform/tenants/p-mv-susp/suspend/")
+    refused = platform.post("/api/platform/tenants/p-mv-susp/move/", {"server": "a"})
     assert refused.status_code == 409 and refused.json()["code"] == "invalid_state", refused.content
-    tenant = provision("mv-busy", server="b")
+    tenant = provision("p-mv-busy", server="b")
     from tenants import operations
 
     operations.exclusive_job_create(tenant=tenant, kind=JobKind.DELETE, requested_by="cli:ops")
-    busy = platform.post("/api/platform/tenants/mv-busy/move/", {"server": "a"})
+    busy = platform.post("/api/platform/tenants/p-mv-busy/move/", {"server": "a"})
     assert busy.status_code == 409 and busy.json()["code"] == "operation_in_progress", busy.content
     assert not ProvisioningJob.objects.filter(tenant=tenant, kind=JobKind.MOVE).exists()
-    missing = platform.post("/api/platform/tenants/mv-none/move/", {"server": "a"})
+    missing = platform.post("/api/platform/tenants/p-mv-none/move/", {"server": "a"})
     assert missing.status_code == 404
 
 
@@ -186,34 +186,34 @@ def test_a_fleet_migration_skips_a_tenant_with_an_open_move(platform: Api) -> No
     from migrations_tooling.runner import RunOptions, select_targets
     from tenants import operations
 
-    moving_tenant = provision("mv-fleet", server="b")
-    provision("mv-fleet-other", server="b")
+    moving_tenant = provision("p-mv-fleet", server="b")
+    provision("p-mv-fleet-other", server="b")
     operations.exclusive_job_create(tenant=moving_tenant, kind=JobKind.MOVE, requested_by="cli:ops")
     labels = {target.label for target in select_targets(RunOptions())}
-    assert "mv-fleet-other" in labels and "mv-fleet" not in labels
-    assert operations.busy_tenants()["mv-fleet"].startswith("operation in progress: move")
+    assert "p-mv-fleet-other" in labels and "p-mv-fleet" not in labels
+    assert operations.busy_tenants()["p-mv-fleet"].startswith("operation in progress: move")
 
 
 def test_writes_are_refused_with_tenant_moving_while_blocked_and_reads_are_served(platform: Api) -> None:
     from tenants import writegate
 
-    provision("mv-gate", server="b")
-    api = Api(Client(), platform.tenant_token("mv-gate", "owner@mv-gate.test", PASSWORD))
-    writegate.writes_block(slug="mv-gate")
+    provision("p-mv-gate", server="b")
+    api = Api(Client(), platform.tenant_token("p-mv-gate", "owner@p-mv-gate.test", PASSWORD))
+    writegate.writes_block(slug="p-mv-gate")
     try:
-        write = api.post("/api/projects/", {"name": "x", "key": "GATE"}, tenant="mv-gate")
-        read = api.get("/api/projects/", tenant="mv-gate")
+        write = api.post("/api/projects/", {"name": "x", "key": "GATE"}, tenant="p-mv-gate")
+        read = api.get("/api/projects/", tenant="p-mv-gate")
     finally:
-        writegate.writes_unblock(slug="mv-gate")
+        writegate.writes_unblock(slug="p-mv-gate")
     assert write.status_code == 503 and write.json()["code"] == "tenant_moving", write.content
     assert write["Retry-After"]
     assert read.status_code == 200
-    assert api.post("/api/projects/", {"name": "x", "key": "GATE"}, tenant="mv-gate").status_code == 201
+    assert api.post("/api/projects/", {"name": "x", "key": "GATE"}, tenant="p-mv-gate").status_code == 201
 
 
 def test_the_jobs_of_a_tenant_are_listed_with_their_steps(platform: Api) -> None:
-    provision("mv-jobs", server="b")
-    jobs = platform.get("/api/platform/tenants/mv-jobs/jobs/")
+    provision("p-mv-jobs", server="b")
+    jobs = platform.get("/api/platform/tenants/p-mv-jobs/jobs/")
     assert jobs.status_code == 200
     assert jobs.json()[0]["kind"] == "provision" and jobs.json()[0]["steps_done"]
     assert jobs.json()[0]["payload"] == {}  # never the admin's password hash
@@ -224,13 +224,14 @@ def test_move_tenant_command_moves_and_records_the_cli_user(platform: Api) -> No
 
     from django.core.management import call_command
 
-    tenant = provision("mv-cli", server="b")
+    tenant = provision("p-mv-cli", server="b")
     out = StringIO()
-    call_command("move_tenant", "mv-cli", "--to", "a", stdout=out, stderr=StringIO())
+    call_command("move_tenant", "p-mv-cli", "--to", "a", stdout=out, stderr=StringIO())
     tenant.refresh_from_db()
     assert tenant.server_id == "a" and "is on a" in out.getvalue()
     job = ProvisioningJob.objects.get(tenant=tenant, kind=JobKind.MOVE)
     assert job.requested_by.startswith("cli:") and job.status == JobStatus.DONE
+    assert job.payload["target_replicas_current"] is True  # a has a replica: it had the rows before the switch
 
 
 def test_rebalance_plan_proposes_moves_and_changes_nothing(platform: Api) -> None:
@@ -239,9 +240,29 @@ def test_rebalance_plan_proposes_moves_and_changes_nothing(platform: Api) -> Non
     from django.core.management import call_command
 
     for n in range(3):
-        provision(f"mv-rb{n}", server="b")
+        provision(f"p-mv-rb{n}", server="b")
     out = StringIO()
     call_command("rebalance", "--plan", "--by", "count", stdout=out)
     assert "-> a" in out.getvalue(), out.getvalue()
-    assert Tenant.objects.filter(slug__startswith="mv-rb", server_id="b").count() == 3
+    assert Tenant.objects.filter(slug__startswith="p-mv-rb", server_id="b").count() == 3
     assert not ProvisioningJob.objects.filter(kind=JobKind.MOVE).exists()
+
+
+def test_the_watchdog_fails_a_stalled_move_out_of_attempts_and_rolls_it_back(platform: Api, settings: Any) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from tenants import services
+
+    tenant = provision("p-mv-stall", server="b")
+    job = services.tenant_move(slug="p-mv-stall", server="a", requested_by="cli:test", enqueue=False)
+    ProvisioningJob.objects.filter(pk=job.pk).update(
+        status=JobStatus.RUNNING, attempts=settings.PROVISIONING_MAX_ATTEMPTS,
+        heartbeat_at=timezone.now() - timedelta(hours=1))
+    assert services.provisioning_watchdog(sweep=False)["failed"] == 1
+    job.refresh_from_db()
+    assert job.status == JobStatus.FAILED and "rolled back" in job.error, job.error
+    tenant.refresh_from_db()
+    assert (tenant.status, tenant.server_id) == ("active", "b")
+    assert _no_slot_left("b", job.pk)
