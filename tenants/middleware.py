@@ -60,6 +60,13 @@ class TenantMiddleware:
         with tenant_context(resolved.spec):
             return self.get_response(request)
 
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        """Answer a write cut off by a move's cutover with 503 `tenant_moving` (it was not applied)."""
+        spec = getattr(request, "tenant", None)
+        if spec is None or request.method in writegate.SAFE_METHODS or not writegate.was_moving(spec, exception):
+            return None
+        return known_error_response(writegate.moving_error())
+
 
 def _unavailable(status: str) -> HttpResponse:
     """Answer 503 for a tenant that is not serving; Retry-After only while it is on its way."""

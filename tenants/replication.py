@@ -17,9 +17,11 @@ marker answers within milliseconds, and the cutover records both.
 
 from __future__ import annotations
 
+import logging
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 import psycopg2
 from psycopg2 import sql
@@ -27,6 +29,7 @@ from psycopg2.extensions import connection as PgConnection
 
 from core.dbservers import ServerConfig
 
+logger = logging.getLogger("tessera.provisioning")
 MARKER_TABLE = "tessera_move_marker"
 POLL_SECONDS = 0.005
 
@@ -203,30 +206,39 @@ def marker_wait(conn: PgConnection, token: str, *, timeout: float, check: Callab
             time.sleep(POLL_SECONDS)
 
 
-def replicas_wait(server: ServerConfig, lsn: str, *, timeout: float) -> bool:
-    """Wait until every streaming replica of `server` has replayed `lsn`; False if one did not in time.
+@contextmanager
+def replica_connections(server: ServerConfig) -> Iterator[list[PgConnection]]:
+    """Yield a connection to each streaming replica of `server` that answers (one that is down is skipped)."""
+    conns = []
+    try:
+        for endpoint in server.replicas:
+            try:
+                conns.append(server.connect("postgres", application_name="tessera-move", endpoint=endpoint))
+            except psycopg2.OperationalError:  # the router skips a replica that is down too
+                logger.warning("move: replica %s of %s is unreachable", endpoint, server.name)
+        yield conns
+    finally:
+        for conn in conns:
+            conn.close()
+
+
+def replicas_wait(replicas: list[PgConnection], lsn: str, *, timeout: float) -> bool:
+    """Wait until every replica has replayed `lsn`; False if one did not in time.
 
     Read-after-write tokens are kept per server: a client that wrote on the
     source holds none for the target, so the target's replicas must have the
     copied rows before the first read is routed to them.
     """
     deadline = time.monotonic() + timeout
-    for endpoint in server.replicas:
-        try:
-            conn = server.connect("postgres", application_name="tessera-move", endpoint=endpoint)
-        except psycopg2.OperationalError:  # a replica that is down is skipped by the router too
-            continue
-        try:
-            with conn.cursor() as cursor:
-                while True:
-                    cursor.execute("SELECT pg_last_wal_replay_lsn() >= %s::pg_lsn", [lsn])
-                    if cursor.fetchone()[0]:
-                        break
-                    if time.monotonic() > deadline:
-                        return False
-                    time.sleep(POLL_SECONDS)
-        finally:
-            conn.close()
+    for conn in replicas:
+        with conn.cursor() as cursor:
+            while True:
+                cursor.execute("SELECT pg_last_wal_replay_lsn() >= %s::pg_lsn", [lsn])
+                if cursor.fetchone()[0]:
+                    break
+                if time.monotonic() > deadline:
+                    return False
+                time.sleep(POLL_SECONDS)
     return True
 
 

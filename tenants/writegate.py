@@ -16,6 +16,12 @@ to that long after it was set, and the cutover would have to wait that long
 before trusting it. The key costs one Redis round trip per write request
 (measured by `bench/move.py`), none per read.
 
+A write that passed the gate just before the block, but reaches the
+database only after the cutover began, meets the fence: it waits on the
+cutover's table locks and its session is ended, or it finds its privileges
+revoked on the old database. Either way nothing was written; `was_moving`
+lets the middleware answer such a write 503 `tenant_moving` too, not 500.
+
 If Redis cannot be read the gate lets the write through: the move cannot set
 a block then either, and the cutover's fence on the source database (its
 table locks, then the revoked write privileges) still keeps every write
@@ -26,8 +32,10 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.core.cache import cache
+from django.db import DatabaseError
 
 from core.errors import ApiError
+from routers.spec import TenantSpec
 from tenants import resolution
 
 BLOCK_PREFIX = "tenants:moving:"
@@ -69,3 +77,16 @@ def write_blocked(slug: str) -> bool:
 def moving_error() -> TenantMoving:
     """Return the 503 a blocked write answers, with its Retry-After."""
     return TenantMoving(headers={"Retry-After": str(settings.TENANT_MOVE_RETRY_AFTER_SECONDS)})
+
+
+INSUFFICIENT_PRIVILEGE = "42501"  # only a move's fence revokes privileges on a tenant database
+
+
+def was_moving(spec: TenantSpec, exc: BaseException) -> bool:
+    """Say whether `exc`, raised by a write of tenant `spec`, came from a move's fence (nothing was written)."""
+    if not isinstance(exc, DatabaseError):
+        return False
+    if getattr(exc.__cause__, "pgcode", None) == INSUFFICIENT_PRIVILEGE or write_blocked(spec.slug):
+        return True
+    current = resolution.lookup(spec.slug)  # the generation was just brought up to date
+    return current is not None and current.spec != spec

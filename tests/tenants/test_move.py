@@ -266,3 +266,14 @@ def test_the_watchdog_fails_a_stalled_move_out_of_attempts_and_rolls_it_back(pla
     tenant.refresh_from_db()
     assert (tenant.status, tenant.server_id) == ("active", "b")
     assert _no_slot_left("b", job.pk)
+
+
+def test_a_write_refused_by_the_fence_on_the_old_database_is_a_503_tenant_moving(platform: Api) -> None:
+    tenant = provision("p-mv-fence", server="b")
+    api = Api(Client(), platform.tenant_token("p-mv-fence", "owner@p-mv-fence.test", PASSWORD))
+    with moving._connect("b", tenant.database) as conn:  # what the cutover does to the source
+        replication.revoke_writes(conn, configured_servers()["b"].user)
+    refused = api.post("/api/projects/", {"name": "late", "key": "LATE"}, tenant="p-mv-fence")
+    assert refused.status_code == 503 and refused.json()["code"] == "tenant_moving", refused.content
+    assert refused["Retry-After"]
+    assert api.get("/api/projects/", tenant="p-mv-fence").status_code == 200  # reads still served
