@@ -153,7 +153,8 @@ def move_once(slug: str, megabytes: int) -> dict[str, Any]:
     refused, window = writer.refused_window()
     others = sum(1 for _, status, code, _ in writer.answers if status != 201 and code != "tenant_moving")
     return {"size_mb": round(size / 1e6, 1), "total_s": round(total, 3),
-            "cutover_s": job.payload.get("cutover_seconds"), "refused_window_s": round(window, 4),
+            "cutover_s": job.payload.get("cutover_seconds"),
+            "cutover_catch_up_s": job.payload.get("cutover_catch_up_seconds"), "refused_window_s": round(window, 4),
             "writes_accepted": len(accepted), "writes_refused": refused, "writes_lost": len(lost),
             "other_errors": others}
 
