@@ -239,7 +239,8 @@ def step_cleanup(tenant: Tenant, job: ProvisioningJob) -> None:
 def _replication_cleanup(job: ProvisioningJob) -> None:
     name = replication.object_name(job.pk)
     plan = _plan(job)
-    if dbops.database_exists(plan["server"], plan["database"]):
+    ours = (moving_mark(job.tenant), _owner_mark(job.tenant))
+    if dbops.database_comment(plan["server"], plan["database"]) in ours:  # never touch someone else's database
         with _target(job, admin=True) as target:
             replication.subscription_drop(target, name)
             replication.marker_drop(target)

@@ -192,6 +192,13 @@ def test_a_fleet_migration_skips_a_tenant_with_an_open_move(platform: Api) -> No
     labels = {target.label for target in select_targets(RunOptions())}
     assert "p-mv-fleet-other" in labels and "p-mv-fleet" not in labels
     assert operations.busy_tenants()["p-mv-fleet"].startswith("operation in progress: move")
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    out = StringIO()
+    call_command("migrate_tenants", "--plan", stdout=out)
+    assert "skipped p-mv-fleet: operation in progress: move" in out.getvalue(), out.getvalue()
 
 
 def test_writes_are_refused_with_tenant_moving_while_blocked_and_reads_are_served(platform: Api) -> None:
