@@ -32,6 +32,7 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+import psycopg2
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
@@ -125,7 +126,11 @@ def step_subscribe(tenant: Tenant, job: ProvisioningJob) -> None:
     plan = _plan(job)
     info = replication.conninfo(_server(plan["source_server"]), plan["source_database"])
     with _target(job, admin=True) as target:
-        replication.subscription_create(target, replication.object_name(job.pk), info)
+        try:
+            replication.subscription_create(target, replication.object_name(job.pk), info)
+        except psycopg2.Error as exc:  # the target connects to the source here: say which way failed
+            raise MoveFailed(f"server {plan['server']} could not subscribe to {plan['source_database']} on "
+                             f"{plan['source_server']}: {str(exc).strip()}") from exc
 
 
 def step_copy(tenant: Tenant, job: ProvisioningJob) -> None:

@@ -284,3 +284,11 @@ def test_a_write_refused_by_the_fence_on_the_old_database_is_a_503_tenant_moving
     assert refused.status_code == 503 and refused.json()["code"] == "tenant_moving", refused.content
     assert refused["Retry-After"]
     assert api.get("/api/projects/", tenant="p-mv-fence").status_code == 200  # reads still served
+
+
+def test_every_tenant_server_runs_with_logical_wal_and_the_app_role_may_replicate(servers: None) -> None:
+    for name in configured_servers():
+        with dbops.server_connection(name) as conn, conn.cursor() as cursor:
+            cursor.execute("SELECT current_setting('wal_level'), rolreplication FROM pg_roles "
+                           "WHERE rolname = current_user")
+            assert cursor.fetchone() == ("logical", True), name
