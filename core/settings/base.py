@@ -141,6 +141,10 @@ TENANT_CONNECTION_WAIT_SECONDS = env.float("TENANT_CONNECTION_WAIT_SECONDS", def
 # (`max_user_connections`, rendered by infra/local and `manage.py pgbouncer_config --ini`).
 TENANT_SERVER_CONNECTIONS_MAX = env.int("TENANT_SERVER_CONNECTIONS_MAX", default=100)
 TENANT_REGISTRY_MAX = env.int("TENANT_REGISTRY_MAX", default=1000)
+# Pooled tenant connections go back to a per-process pool at each request's end, for any thread.
+TENANT_SHARE_CONNECTIONS = env.bool("TENANT_SHARE_CONNECTIONS", default=True)
+# Benchmarks of single-database stacks only: the alias tenant_atomic() and current_alias() name.
+TENANT_SINGLE_DATABASE_ALIAS = env.str("TENANT_SINGLE_DATABASE_ALIAS", default="")
 TENANT_USE_PGBOUNCER = env.bool("TENANT_USE_PGBOUNCER", default=True)
 TENANT_CACHE_TTL_SECONDS = env.int("TENANT_CACHE_TTL_SECONDS", default=300)
 TENANT_CACHE_CHECK_SECONDS = env.float("TENANT_CACHE_CHECK_SECONDS", default=1.0)
