@@ -171,11 +171,6 @@ def _health() -> ReplicaHealth:
     return runtime.health
 
 
-def read_alias(primary: str, replicas: list[str], server: str) -> str:
-    """Return the alias that should serve a read of `primary`'s database now."""
-    return _health().choose(primary, replicas, server)[0]
-
-
 def probe(server: str, index: int) -> ReplicaStatus | None:
     """Refresh and return replica `index` of `server`'s status (None: being probed, or failed)."""
     return _health().refresh(server, index)

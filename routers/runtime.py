@@ -58,10 +58,6 @@ class Runtime:
     def leave(self, spec: TenantSpec) -> None:
         self.budget.leave(spec.slug)
 
-    def forget_database(self, slug: str) -> None:
-        """Close every idle connection of tenant `slug` and forget it (before its database is dropped)."""
-        self.registry.unregister(slug)
-
     def _forget_alias(self, alias: str) -> None:
         self.pool.discard(alias)
         self.budget.forget(alias)

@@ -116,9 +116,9 @@ def test_a_connection_with_another_time_zone_is_not_shared(fresh_runtime: dict[s
     beta = fresh_runtime["beta"]
 
     def leave_session_state() -> None:
-        with consistency.read_scope(primary_only=True), tenant_context(beta):
-            with connections[beta.alias].cursor() as cursor:
-                cursor.execute("SET TIME ZONE 'Europe/Paris'")  # session state the next request must not inherit
+        with (consistency.read_scope(primary_only=True), tenant_context(beta),
+              connections[beta.alias].cursor() as cursor):
+            cursor.execute("SET TIME ZONE 'Europe/Paris'")  # session state the next request must not inherit
 
     _in_thread(leave_session_state)
     assert runtime.pool.idle_count() == 0
