@@ -18,7 +18,7 @@ import contextlib
 import copy
 import threading
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -79,32 +79,37 @@ class Registry:
                 excess -= 1
 
     def _register_locked(self, spec: TenantSpec) -> None:
+        with _published() as entries:
+            self._add_tenant_locked(spec, entries)
+
+    def _add_tenant_locked(self, spec: TenantSpec, entries: dict[str, dict[str, Any]]) -> None:
         server = server_for(spec)
         pooled = settings.TENANT_USE_PGBOUNCER and server.pooler is not None
         primary = server.pooler if pooled and server.pooler else server.primary
-        self._add(spec.alias, _entry(spec.database, server, primary, AliasClass.TENANT, pooled=pooled),
+        self._add(entries, spec.alias, _entry(spec.database, server, primary, AliasClass.TENANT, pooled=pooled),
                   AliasInfo(server.name, None, pooled, AliasKind.TENANT, spec.slug))
-        self._add(spec.direct_alias, _entry(spec.database, server, server.primary, AliasClass.MIGRATIONS,
+        self._add(entries, spec.direct_alias, _entry(spec.database, server, server.primary, AliasClass.MIGRATIONS,
                                             mirror=spec.alias),
                   AliasInfo(server.name, None, False, AliasKind.DIRECT, spec.slug))
         for index, replica in enumerate(server.replicas):
             replica_pooled = settings.TENANT_USE_PGBOUNCER and len(server.replica_poolers) > index
             endpoint = server.replica_poolers[index] if replica_pooled else replica
-            self._add(spec.replica_alias(index), _entry(
+            self._add(entries, spec.replica_alias(index), _entry(
                 spec.database, server, endpoint, AliasClass.TENANT_REPLICA, pooled=replica_pooled,
                 replica_index=index, mirror=spec.alias,
             ), AliasInfo(server.name, index, replica_pooled, AliasKind.REPLICA, spec.slug))
         self._registered[spec.slug] = spec
 
-    def _add(self, alias: str, entry: dict[str, Any], info: AliasInfo) -> None:
-        connections.settings[alias] = entry
+    def _add(self, entries: dict[str, dict[str, Any]], alias: str, entry: dict[str, Any],
+             info: AliasInfo) -> None:
+        entries[alias] = entry
         self._info[alias] = info
 
     def register_database(self, alias: str, server_name: str, database: str) -> str:
         """Register a direct, unpooled alias to any database on a server (templates)."""
         server = configured_servers()[server_name]
-        with self._lock:
-            self._add(alias, _entry(database, server, server.primary, AliasClass.MIGRATIONS),
+        with self._lock, _published() as entries:
+            self._add(entries, alias, _entry(database, server, server.primary, AliasClass.MIGRATIONS),
                       AliasInfo(server.name, None, False, AliasKind.TEMPLATE))
         return alias
 
@@ -120,7 +125,8 @@ class Registry:
             if alias in connections.settings:
                 connections[alias].close()
                 del connections[alias]
-                del connections.settings[alias]
+                with _published() as entries:
+                    del entries[alias]
             self._info.pop(alias, None)
 
     def unregister(self, slug: str) -> None:
@@ -132,16 +138,20 @@ class Registry:
         spec = self._registered.pop(slug, None)
         if spec is None:
             return
-        mine = {wrapper.alias: wrapper for wrapper in connections.all(initialized_only=True)}
-        for alias in aliases_of(spec):
+        aliases = aliases_of(spec)
+        for alias in aliases:
             self._on_forget(alias)  # the shared pool's and other threads' idle connections
-            if alias in mine:  # this thread's: close it and drop the cached wrapper
+            # This thread's wrapper, if it built one; a lookup, not `connections.all()`, which
+            # would walk every registered alias.
+            wrapper = getattr(connections._connections, alias, None)  # type: ignore[attr-defined]
+            if wrapper is not None:  # close it and drop the cached wrapper
                 with contextlib.suppress(DatabaseError):
-                    mine[alias].close()
+                    wrapper.close()
                 del connections[alias]
-            if alias in connections.settings:
-                del connections.settings[alias]
             self._info.pop(alias, None)
+        with _published() as entries:
+            for alias in aliases:
+                entries.pop(alias, None)
 
     def reset(self) -> None:
         """Unregister every tenant (tests: `runtime.reset()`)."""
@@ -157,6 +167,22 @@ class Registry:
 
     def count(self) -> int:
         return len(self._registered)
+
+
+@contextlib.contextmanager
+def _published() -> Iterator[dict[str, dict[str, Any]]]:
+    """Change the table of database entries copy-on-write, under the registry's lock.
+
+    Django iterates `connections.settings` in every request (`reset_queries`,
+    `close_old_connections`, `make_view_atomic`), in other threads, unlocked:
+    a dict changed in place under them raises "dictionary changed size during
+    iteration" (a 500). So a change builds a new dict and replaces the table
+    in one assignment (Django's own test signals replace `caches.settings`
+    the same way); readers keep iterating the one they started with.
+    """
+    entries = dict(connections.settings)
+    yield entries
+    connections.settings = entries  # one assignment: readers see the old table or the new one, whole
 
 
 def server_for(spec: TenantSpec) -> ServerConfig:

@@ -33,7 +33,10 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
-    "django.contrib.postgres",
+    # Not django.contrib.postgres: its app only adds lookups Tessera does not use (unaccent,
+    # trigram, `__search`) and hstore/citext type handlers, which cost two catalogue queries per new
+    # connection once a process has seen more than 128 aliases (Django caches the OIDs per alias,
+    # LRU of 128). ArrayField, GinIndex and full-text search work without it.
     "rest_framework",
     "rest_framework.authtoken",
     "django_filters",
