@@ -143,7 +143,10 @@ TENANT_CONNECTION_WAIT_SECONDS = env.float("TENANT_CONNECTION_WAIT_SECONDS", def
 # Per-server cap on PostgreSQL server connections, enforced by each server's PgBouncer
 # (`max_user_connections`, rendered by infra/local and `manage.py pgbouncer_config --ini`).
 TENANT_SERVER_CONNECTIONS_MAX = env.int("TENANT_SERVER_CONNECTIONS_MAX", default=100)
-TENANT_REGISTRY_MAX = env.int("TENANT_REGISTRY_MAX", default=1000)
+# Django walks every alias twice per request (reset_queries, close_old_connections: about 5 to 15 us an
+# alias on the shared 2-core machine), so a process keeps no more tenants registered than its client
+# budget can keep connections for (256 connections = 128 tenants x primary and replica), with room.
+TENANT_REGISTRY_MAX = env.int("TENANT_REGISTRY_MAX", default=256)
 # Pooled tenant connections go back to a per-process pool at each request's end, for any thread.
 TENANT_SHARE_CONNECTIONS = env.bool("TENANT_SHARE_CONNECTIONS", default=True)
 # Benchmarks of single-database stacks only: the alias tenant_atomic() and current_alias() name.
