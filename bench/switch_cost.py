@@ -17,7 +17,10 @@ timed `--samples` times (median and p90, in ms):
   the pooler, so PgBouncer must log into PostgreSQL too (the server login);
 * ``django connect``: Django's `ensure_connection()` on a tenant alias (the
   shipped pooling policy) minus a bare psycopg2 connect to the same pooler:
-  Django's connection set-up (`init_connection_state`, time zone, role).
+  Django's connection set-up (`init_connection_state`, time zone, role);
+* ``django switch, shared pool``: what a request pays instead when any
+  thread of the process served the tenant lately: take the idle connection
+  from the shared pool, `SELECT 1`, return it at the end of the request.
 
     python -m bench.switch_cost [--quick] [--samples 200]      (services up)
 """
@@ -146,6 +149,7 @@ def django_cases(stack: ExitStack) -> dict[str, Callable[[], object]]:
 
     from core.dbservers import configured_servers
     from routers import registry
+    from routers.runtime import runtime
     from routers.spec import TenantSpec
 
     server = configured_servers()[SERVER]
@@ -158,10 +162,17 @@ def django_cases(stack: ExitStack) -> dict[str, Callable[[], object]]:
     cursor = warm.cursor()
 
     def django_connect() -> None:
+        runtime.pool.discard(spec.alias)  # nothing idle to take: this one is a new connection
         with connect_wrapper.cursor() as django_cursor:  # connects, then the same SELECT 1 as the bare case
             django_cursor.execute("SELECT 1")
             django_cursor.fetchone()
-        connect_wrapper.close()
+        connect_wrapper.close()  # into the shared pool, for the next case
+
+    def django_shared() -> None:
+        with connect_wrapper.cursor() as django_cursor:  # takes the idle connection the last request returned
+            django_cursor.execute("SELECT 1")
+            django_cursor.fetchone()
+        connect_wrapper.close()  # the end of a request: back to the process's shared pool
 
     def warm_query() -> None:
         cursor.execute("SELECT 1")
@@ -171,7 +182,8 @@ def django_cases(stack: ExitStack) -> dict[str, Callable[[], object]]:
             "direct, scram": connect_and_ping(host=server.primary.host, port=server.primary.port,
                                               user=server.user, password=server.password, dbname=DATABASE),
             "bare connect, shipped pooler": connect_and_ping(**params),
-            "django connect, shipped pooler": django_connect}
+            "django connect, shipped pooler": django_connect,
+            "django switch, shared pool (take + SELECT 1 + return)": django_shared}
 
 
 def main() -> None:

@@ -12,6 +12,8 @@ import contextvars
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from django.conf import settings
+
 from core.logging import tenant_slug_var
 from routers.exceptions import TenantContextMissing
 from routers.spec import TenantSpec
@@ -26,16 +28,15 @@ def tenant_context(spec: TenantSpec) -> Iterator[TenantSpec]:
     """Run the block with `spec` as the current tenant, restoring the previous one after."""
     if not isinstance(spec, TenantSpec):
         raise TypeError("tenant_context() takes a routers.TenantSpec")
-    from routers import budget, registry
+    from routers.runtime import runtime
 
-    registry.ensure_registered(spec)
+    runtime.enter(spec)
     token = _current.set(spec)
     log_token = tenant_slug_var.set(spec.slug)
-    budget.enter(spec.slug)
     try:
         yield spec
     finally:
-        budget.leave(spec.slug)
+        runtime.leave(spec)
         tenant_slug_var.reset(log_token)
         _current.reset(token)
 
@@ -54,9 +55,12 @@ def current_tenant_or_none() -> TenantSpec | None:
 
 
 def current_alias() -> str:
-    """Return the alias of the current tenant's primary database (raise if no tenant)."""
-    from routers import budget
+    """Return the alias of the current tenant's primary database (raise if no tenant).
 
-    spec = current_tenant()
-    budget.touch(spec.alias)
-    return spec.alias
+    `TENANT_SINGLE_DATABASE_ALIAS` (benchmarks of single-database stacks only)
+    names one alias for every caller instead, tenant or not.
+    """
+    single = settings.TENANT_SINGLE_DATABASE_ALIAS
+    if single:
+        return str(single)
+    return current_tenant().alias

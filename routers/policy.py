@@ -42,6 +42,7 @@ class PoolingPolicy:
     statement_timeout_ms: int | None
     idle_in_transaction_timeout_ms: int | None
     pgbouncer: bool
+    shared_connections: bool = False  # closed connections go back to the process's shared pool
 
     def connection_settings(self, application_name: str) -> dict[str, Any]:
         """Return the Django connection keys (CONN_*, OPTIONS) for this policy."""
@@ -53,9 +54,12 @@ class PoolingPolicy:
         if server_options and not self.pgbouncer:
             options["options"] = server_options
         return {
-            "CONN_MAX_AGE": self.conn_max_age,
+            # A shared connection goes back to the pool at the end of each request (CONN_MAX_AGE 0),
+            # where any thread of the process takes it without a new login (routers/pool.py).
+            "CONN_MAX_AGE": 0 if self.shared_connections else self.conn_max_age,
             "CONN_HEALTH_CHECKS": self.health_checks,
             "DISABLE_SERVER_SIDE_CURSORS": self.pgbouncer,
+            "SHARED_CONNECTIONS": self.shared_connections,
             "OPTIONS": options,
         }
 
@@ -73,6 +77,7 @@ def policy_for(alias_class: AliasClass, *, pooled: bool = False) -> PoolingPolic
     if alias_class is AliasClass.MIGRATIONS:
         return PoolingPolicy(alias_class, 0, False, settings.DB_CONNECT_TIMEOUT, None, None, False)
     replica = alias_class in {AliasClass.CONTROL_REPLICA, AliasClass.TENANT_REPLICA}
+    tenant = alias_class in {AliasClass.TENANT, AliasClass.TENANT_REPLICA}
     return PoolingPolicy(
         alias_class=alias_class,
         conn_max_age=settings.DB_CONN_MAX_AGE,
@@ -81,6 +86,7 @@ def policy_for(alias_class: AliasClass, *, pooled: bool = False) -> PoolingPolic
         statement_timeout_ms=settings.DB_STATEMENT_TIMEOUT_MS,
         idle_in_transaction_timeout_ms=None if replica else settings.DB_IDLE_IN_TRANSACTION_TIMEOUT_MS,
         pgbouncer=pooled,
+        shared_connections=pooled and tenant and bool(settings.TENANT_SHARE_CONNECTIONS),
     )
 
 

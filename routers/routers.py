@@ -17,15 +17,17 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db import models
 
 from core.dbservers import configured_servers
-from routers import budget, consistency, replicas
+from routers import consistency
 from routers.context import current_tenant_or_none
 from routers.exceptions import TenantContextMissing
 from routers.planes import Plane, plane_of, primary_read_apps
-from routers.spec import TenantSpec, is_tenant_alias, slug_of
+from routers.runtime import runtime
+from routers.spec import AliasKind, TenantSpec, kind_of, slug_of
 
 CONTROL_PRIMARY = "default"
 CONTROL_REPLICA = "default_replica"
 CONTROL_SERVER = "control"
+TENANT_KINDS = frozenset({AliasKind.TENANT, AliasKind.REPLICA, AliasKind.DIRECT})
 
 
 class TenantRouter:
@@ -37,15 +39,12 @@ class TenantRouter:
         if spec is None:
             return CONTROL_PRIMARY if primary_only else control_read_alias()
         if primary_only:
-            budget.touch(spec.alias)
             return spec.alias
         return tenant_read_alias(spec)
 
     def db_for_write(self, model: type[models.Model], **hints: Any) -> str:
         spec = self._tenant_for(model, hints)
         alias = spec.alias if spec else CONTROL_PRIMARY
-        if spec:
-            budget.touch(alias)
         consistency.note_write(alias)
         return alias
 
@@ -62,7 +61,8 @@ class TenantRouter:
             return False  # unlabelled apps get no tables anywhere (architecture test)
         if db == CONTROL_PRIMARY:
             return plane in (Plane.CONTROL, Plane.BOTH)
-        if is_schema_alias(db):
+        kind = kind_of(db)
+        if kind is not None and kind.has_schema:
             return plane in (Plane.TENANT, Plane.BOTH)
         return False  # replicas and anything unknown
 
@@ -86,19 +86,27 @@ class TenantRouter:
 def _refuse_foreign_instance(spec: TenantSpec, instance: models.Model | None) -> None:
     """Fail closed when an object loaded from another tenant is used in this one."""
     db = getattr(getattr(instance, "_state", None), "db", None)
-    if db and is_tenant_alias(db) and slug_of(db) != spec.slug:
+    if db and kind_of(db) in TENANT_KINDS and slug_of(db) != spec.slug:
         raise TenantContextMissing(
             f"{type(instance).__name__} from tenant {slug_of(db)!r} used in tenant {spec.slug!r}"
         )
 
 
 def control_read_alias() -> str:
-    return replicas.read_alias(CONTROL_PRIMARY, [CONTROL_REPLICA], CONTROL_SERVER)
+    return route_read(CONTROL_PRIMARY, [CONTROL_REPLICA], CONTROL_SERVER)
 
 
 def tenant_read_alias(spec: TenantSpec) -> str:
-    alias = replicas.read_alias(spec.alias, _replica_names(spec), spec.server)
-    budget.touch(alias)
+    return route_read(spec.alias, _replica_names(spec), spec.server)
+
+
+def route_read(primary: str, replicas: list[str], server: str) -> str:
+    """Return where a read of `primary`'s database goes: the one place a read is decided.
+
+    `runtime.health.choose` returns the alias and the `ReadDecision`
+    (primary, replica, pinned); a hook counting decisions belongs here.
+    """
+    alias, _decision = runtime.health.choose(primary, replicas, server)
     return alias
 
 
@@ -110,18 +118,9 @@ def _replica_names(spec: TenantSpec) -> list[str]:
 
 def database_family(alias: str) -> str:
     """Return one name for all aliases of a database (primary, replicas, direct)."""
-    if alias in (CONTROL_PRIMARY, CONTROL_REPLICA):
+    kind = kind_of(alias)
+    if kind in (AliasKind.CONTROL, AliasKind.CONTROL_REPLICA):
         return CONTROL_PRIMARY
-    if is_tenant_alias(alias):
+    if kind in TENANT_KINDS:
         return slug_of(alias)
     return alias
-
-
-def is_schema_alias(alias: str) -> bool:
-    """Return True for aliases whose database carries the tenant schema (not replicas)."""
-    if alias.startswith("template:"):
-        return True
-    if not is_tenant_alias(alias):
-        return False
-    role = alias.split(":")[2:]
-    return not role or role == ["direct"]

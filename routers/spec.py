@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 import re
 from dataclasses import dataclass, field
 
@@ -10,6 +11,45 @@ from routers.exceptions import InvalidTenantSpec
 SLUG_RE = re.compile(r"^[a-z][a-z0-9-]{2,39}$")
 DBNAME_RE = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 ALIAS_PREFIX = "tenant:"
+
+
+class AliasKind(enum.StrEnum):
+    """What an alias connects to; the registry records it for every alias it registers."""
+
+    CONTROL = "control"  # the control plane's primary (`default`)
+    CONTROL_REPLICA = "control_replica"
+    TENANT = "tenant"  # a tenant's primary (pooled when the server has a pooler)
+    REPLICA = "replica"  # a tenant's replica
+    DIRECT = "direct"  # a tenant's primary, never pooled (migrations)
+    TEMPLATE = "template"  # a server's template database (migrations, provisioning)
+
+    @property
+    def has_schema(self) -> bool:
+        """Return True for kinds whose database carries the tenant schema (migrations run there)."""
+        return self in (AliasKind.TENANT, AliasKind.DIRECT, AliasKind.TEMPLATE)
+
+
+def kind_of(alias: str) -> AliasKind | None:
+    """Return the kind an alias name stands for, registered or not (None: not a routing alias).
+
+    The one parser of alias names: the registry's `AliasInfo` is the answer
+    for registered aliases; this one serves names from elsewhere (an object's
+    `_state.db` after its tenant was evicted, `allow_migrate`).
+    """
+    if alias == "default":
+        return AliasKind.CONTROL
+    if alias == "default_replica":
+        return AliasKind.CONTROL_REPLICA
+    if alias.startswith("template:"):
+        return AliasKind.TEMPLATE
+    if not alias.startswith(ALIAS_PREFIX):
+        return None
+    role = alias[len(ALIAS_PREFIX):].split(":")[1:]
+    if not role:
+        return AliasKind.TENANT
+    if role == ["direct"]:
+        return AliasKind.DIRECT
+    return AliasKind.REPLICA if role[0].startswith("replica") else None
 
 
 @dataclass(frozen=True, slots=True)

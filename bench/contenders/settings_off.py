@@ -43,8 +43,9 @@ _direct = os.environ.get("BENCH_DIRECT") == "1" or SERVER.pooler is None
 DATABASES = {"default": database("tessera_bench_plain", SERVER.primary if _direct else SERVER.pooler,
                                  pooled=not _direct)}
 DATABASE_ROUTERS: list[str] = []
-INSTALLED_APPS = [*(app for app in INSTALLED_APPS if app not in TENANCY_APPS),
-                  "bench.contenders.apps.SingleDatabaseConfig"]
+INSTALLED_APPS = [app for app in INSTALLED_APPS if app not in TENANCY_APPS]
+# No tenant context and one alias (django-tenants switches schemas on it): tenant_atomic() names it.
+TENANT_SINGLE_DATABASE_ALIAS = "default"
 MIDDLEWARE = [name for name in MIDDLEWARE if name not in TENANCY_MIDDLEWARE]
 ROOT_URLCONF = "bench.contenders.urls"
 CACHES = {"default": {key: value for key, value in CACHES["default"].items() if key != "KEY_FUNCTION"}}

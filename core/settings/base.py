@@ -33,7 +33,10 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
-    "django.contrib.postgres",
+    # Not django.contrib.postgres: its app only adds lookups Tessera does not use (unaccent,
+    # trigram, `__search`) and hstore/citext type handlers, which cost two catalogue queries per new
+    # connection once a process has seen more than 128 aliases (Django caches the OIDs per alias,
+    # LRU of 128). ArrayField, GinIndex and full-text search work without it.
     "rest_framework",
     "rest_framework.authtoken",
     "django_filters",
@@ -140,7 +143,14 @@ TENANT_CONNECTION_WAIT_SECONDS = env.float("TENANT_CONNECTION_WAIT_SECONDS", def
 # Per-server cap on PostgreSQL server connections, enforced by each server's PgBouncer
 # (`max_user_connections`, rendered by infra/local and `manage.py pgbouncer_config --ini`).
 TENANT_SERVER_CONNECTIONS_MAX = env.int("TENANT_SERVER_CONNECTIONS_MAX", default=100)
-TENANT_REGISTRY_MAX = env.int("TENANT_REGISTRY_MAX", default=1000)
+# Django walks every alias twice per request (reset_queries, close_old_connections: about 5 to 15 us an
+# alias on the shared 2-core machine), so a process keeps no more tenants registered than its client
+# budget can keep connections for (256 connections = 128 tenants x primary and replica), with room.
+TENANT_REGISTRY_MAX = env.int("TENANT_REGISTRY_MAX", default=256)
+# Pooled tenant connections go back to a per-process pool at each request's end, for any thread.
+TENANT_SHARE_CONNECTIONS = env.bool("TENANT_SHARE_CONNECTIONS", default=True)
+# Benchmarks of single-database stacks only: the alias tenant_atomic() and current_alias() name.
+TENANT_SINGLE_DATABASE_ALIAS = env.str("TENANT_SINGLE_DATABASE_ALIAS", default="")
 TENANT_USE_PGBOUNCER = env.bool("TENANT_USE_PGBOUNCER", default=True)
 TENANT_CACHE_TTL_SECONDS = env.int("TENANT_CACHE_TTL_SECONDS", default=300)
 TENANT_CACHE_CHECK_SECONDS = env.float("TENANT_CACHE_CHECK_SECONDS", default=1.0)

@@ -128,12 +128,17 @@ def test_client_connections_to_the_pooler_are_kept_up_to_their_own_budget(many_t
 
 
 def test_direct_connections_keep_the_server_connection_budget(many_tenants: list[TenantSpec]) -> None:
-    with override_settings(TENANT_CONNECTIONS_MAX=1, TENANT_CLIENT_CONNECTIONS_MAX=MANY):
-        for spec in many_tenants[:3]:
-            registry.unregister(spec.slug)
-            registry.ensure_registered(spec)
-            assert not budget.is_pooled(spec.direct_alias)
-            budget.touch(spec.direct_alias)
-            connections[spec.direct_alias].ensure_connection()
-        open_direct = [s for s in many_tenants[:3] if connections[s.direct_alias].connection is not None]
-        assert len(open_direct) == 1
+    """A tenant served straight by PostgreSQL (no pooler) holds server connections: TENANT_CONNECTIONS_MAX."""
+    with override_settings(TENANT_CONNECTIONS_MAX=1, TENANT_CLIENT_CONNECTIONS_MAX=MANY,
+                           TENANT_USE_PGBOUNCER=False):
+        try:
+            for spec in many_tenants[:3]:
+                registry.unregister(spec.slug)
+                with tenant_context(spec):
+                    assert not budget.is_pooled(spec.alias)
+                    assert Project.objects.count() >= 0
+            open_direct = [s for s in many_tenants[:3] if connections[s.alias].connection is not None]
+            assert len(open_direct) == 1 and budget.stats()["open_direct"] == 1
+        finally:
+            for spec in many_tenants[:3]:
+                registry.unregister(spec.slug)  # registered again, pooled, by the next test

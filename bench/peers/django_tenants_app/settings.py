@@ -25,7 +25,6 @@ SHARED_APPS = [
     "django_filters",
     "drf_spectacular",
     "core",
-    "bench.contenders.apps.SingleDatabaseConfig",
 ]
 TENANT_APPS = ["django.contrib.contenttypes", "django.contrib.auth", "rest_framework.authtoken", "projects"]
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]

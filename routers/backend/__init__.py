@@ -1,0 +1,1 @@
+"""The database backend of tenant aliases (`ENGINE: "routers.backend"`): budgeted, shared connections."""
