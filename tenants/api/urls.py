@@ -1,6 +1,13 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
+from tenants.api.backups import (
+    BackupDetailView,
+    BackupListView,
+    BackupRestoreView,
+    TenantCloneView,
+    TenantJobsView,
+)
 from tenants.api.cors import TenantCorsOriginsView
 from tenants.api.root import PlatformRootView
 from tenants.api.views import PlatformTokenView, ServerListView, TenantViewSet
@@ -13,5 +20,11 @@ urlpatterns = [
     path("auth/token/", PlatformTokenView.as_view(), name="platform-token"),
     path("servers/", ServerListView.as_view(), name="platform-servers"),
     path("tenants/<str:slug>/cors-origins/", TenantCorsOriginsView.as_view(), name="platform-tenant-cors-origins"),
+    path("tenants/<str:slug>/backups/", BackupListView.as_view(), name="platform-tenant-backups"),
+    path("tenants/<str:slug>/backups/<int:backup_id>/", BackupDetailView.as_view(), name="platform-tenant-backup"),
+    path("tenants/<str:slug>/backups/<int:backup_id>/restore/", BackupRestoreView.as_view(),
+         name="platform-tenant-backup-restore"),
+    path("tenants/<str:slug>/clone/", TenantCloneView.as_view(), name="platform-tenant-clone"),
+    path("tenants/<str:slug>/jobs/", TenantJobsView.as_view(), name="platform-tenant-jobs"),
     *router.urls,
 ]
