@@ -17,7 +17,7 @@ instead, which re-checks the checksum before it creates anything.
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
@@ -108,7 +108,7 @@ def backup_fail(job: ProvisioningJob) -> str:
     return ""
 
 
-FLOWS = {JobKind.BACKUP: Flow(steps=(("dump", step_dump), ("verify", step_verify)), on_fail=backup_fail)}
+FLOWS: dict[str, Flow] = {JobKind.BACKUP: Flow(steps=(("dump", step_dump), ("verify", step_verify)), on_fail=backup_fail)}
 
 
 def backups_schedule() -> int:
@@ -118,7 +118,7 @@ def backups_schedule() -> int:
     decides how many dumps run at once. A backup still pending from the last
     round (its task was lost) is failed and replaced.
     """
-    stale = timezone.now() - timezone.timedelta(seconds=settings.BACKUP_SCHEDULE_SECONDS)
+    stale = timezone.now() - timedelta(seconds=settings.BACKUP_SCHEDULE_SECONDS)
     Backup.objects.using(CONTROL_ALIAS).filter(status=BackupStatus.PENDING, created_at__lt=stale).update(
         status=BackupStatus.FAILED, error="never started: its task was lost", finished_at=timezone.now())
     busy = set(Backup.objects.using(CONTROL_ALIAS).filter(status__in=OPEN_JOB_STATUSES, created_at__gte=stale)
@@ -144,7 +144,7 @@ def backups_sweep(*, now: datetime | None = None) -> int:
         good = list(Backup.objects.using(CONTROL_ALIAS).filter(tenant=tenant, status=BackupStatus.DONE)
                     .values_list("pk", "created_at"))
         failed = Backup.objects.using(CONTROL_ALIAS).filter(
-            tenant=tenant, status=BackupStatus.FAILED, created_at__lte=now - timezone.timedelta(days=rule.days))
+            tenant=tenant, status=BackupStatus.FAILED, created_at__lte=now - timedelta(days=rule.days))
         doomed = set(expired(good, rule, now)) | set(failed.values_list("pk", flat=True))
         for backup in Backup.objects.using(CONTROL_ALIAS).filter(pk__in=doomed - in_use):
             backupstore.delete(backup.storage_name)

@@ -47,20 +47,20 @@ def scratch_file(suffix: str = ".dump") -> Iterator[Path]:
         yield Path(folder) / f"archive{suffix}"
 
 
-class _Hashing(File):  # type: ignore[type-arg]
+class _Hashing(File):
     """A file whose reads (chunks for a local store, `read` for S3 uploads) update a sha256."""
 
     def __init__(self, handle: IO[bytes]) -> None:
         super().__init__(handle)
-        self.sha256 = hashlib.sha256()
+        self.handle, self.sha256 = handle, hashlib.sha256()
 
     def read(self, *args: int) -> bytes:
-        data: bytes = self.file.read(*args)
+        data: bytes = self.handle.read(*args)
         self.sha256.update(data)
         return data
 
     def chunks(self, chunk_size: int | None = None) -> Iterator[bytes]:
-        self.file.seek(0)
+        self.handle.seek(0)
         while data := self.read(chunk_size or CHUNK):
             yield data
 

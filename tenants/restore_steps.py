@@ -152,7 +152,7 @@ def step_retire(job: ProvisioningJob) -> None:
     """Keep the replaced database as a safety copy, dropped after the retired-database grace period."""
     tenant = Tenant.objects.using(CONTROL_ALIAS).get(pk=job.tenant_id)
     previous = str(job.payload["previous"])
-    if not RetiredDatabase.objects.filter(server_id=tenant.server_id, database=previous,
+    if not RetiredDatabase.objects.filter(server__name=tenant.server_id, database=previous,
                                           dropped_at__isnull=True).exists():
         database_retire(tenant=tenant, server=tenant.server_id, database=previous, reason=JobKind.RESTORE, job=job)
 
@@ -191,7 +191,7 @@ def _drop_filled(job: ProvisioningJob, server: str, name: str, *, marks: tuple[s
     return ""
 
 
-FLOWS = {
+FLOWS: dict[str, Flow] = {
     "restore_new": Flow(steps=(("restore_database", step_restore_database), ("scrub_credentials",
                                 step_scrub_credentials), ("activate", step_activate_new)), on_fail=new_tenant_fail),
     "restore_in_place": Flow(steps=(("restore_database", step_restore_database), ("switch", step_switch),

@@ -58,23 +58,28 @@ def _queue(job: ProvisioningJob, *, undo: Any) -> None:
 
 
 def _into_new_tenant(*, source: Tenant, slug: str, kind: JobKind, payload: dict[str, Any], requested_by: str,
-                     server: str | None, name: str | None) -> ProvisioningJob:
+                     server: str | None, name: str | None, enqueue: bool) -> ProvisioningJob:
     with transaction.atomic(using=CONTROL_ALIAS):
         tenant = services.tenant_reserve(slug=slug, name=name or source.name, admin_email=source.admin_email,
                                          plan=source.plan, server=server or source.server_id)
         job = ProvisioningJob.objects.using(CONTROL_ALIAS).create(
             tenant=tenant, kind=kind, requested_by=requested_by, payload=payload)
     resolution.invalidate()  # drop any "no such tenant" answer cached for the slug
-    _queue(job, undo=lambda: Tenant.objects.filter(pk=tenant.pk, status=TenantStatus.PROVISIONING).delete())
+    if enqueue:
+        _queue(job, undo=lambda: Tenant.objects.filter(pk=tenant.pk, status=TenantStatus.PROVISIONING).delete())
     return job
 
 
 def restore_as_new(*, tenant: Tenant, backup_id: int, slug: str, requested_by: str, server: str | None = None,
-                   name: str | None = None) -> ProvisioningJob:
-    """Queue restoring `backup_id` of `tenant` into a new tenant `slug` with its own database and no tokens."""
+                   name: str | None = None, enqueue: bool = True) -> ProvisioningJob:
+    """Queue restoring `backup_id` of `tenant` into a new tenant `slug` with its own database and no tokens.
+
+    With `enqueue=False` nothing is queued: the caller runs the job (`tenants.datajobs.data_job_run`).
+    """
     backup = _backup_ready(tenant, backup_id)
     return _into_new_tenant(source=tenant, slug=slug, kind=JobKind.RESTORE, requested_by=requested_by,
-                            payload={"flow": "restore_new", "backup_id": backup.pk}, server=server, name=name)
+                            payload={"flow": "restore_new", "backup_id": backup.pk}, server=server, name=name,
+                            enqueue=enqueue)
 
 
 def clone_create(*, tenant: Tenant, slug: str, requested_by: str, server: str | None = None,
@@ -82,11 +87,15 @@ def clone_create(*, tenant: Tenant, slug: str, requested_by: str, server: str | 
     """Queue copying the live `tenant` into a new tenant `slug` (its own database, no tokens)."""
     _require_status(tenant, TenantStatus.ACTIVE)
     return _into_new_tenant(source=tenant, slug=slug, kind=JobKind.CLONE, requested_by=requested_by,
-                            payload={"flow": "clone", "source_id": tenant.pk}, server=server, name=name)
+                            payload={"flow": "clone", "source_id": tenant.pk}, server=server, name=name,
+                            enqueue=True)
 
 
-def restore_in_place(*, tenant: Tenant, backup_id: int, requested_by: str) -> ProvisioningJob:
-    """Put `tenant` in maintenance and queue restoring `backup_id` into a new database that then serves it."""
+def restore_in_place(*, tenant: Tenant, backup_id: int, requested_by: str, enqueue: bool = True) -> ProvisioningJob:
+    """Put `tenant` in maintenance and queue restoring `backup_id` into a new database that then serves it.
+
+    With `enqueue=False` nothing is queued: the caller runs the job.
+    """
     backup = _backup_ready(tenant, backup_id)
     _require_status(tenant, TenantStatus.ACTIVE)
     previous = tenant.database
@@ -107,5 +116,6 @@ def restore_in_place(*, tenant: Tenant, backup_id: int, requested_by: str) -> Pr
         ProvisioningJob.objects.filter(pk=job.pk).delete()
         Tenant.objects.filter(pk=tenant.pk, status=TenantStatus.MAINTENANCE).update(status=TenantStatus.ACTIVE)
 
-    _queue(job, undo=undo)
+    if enqueue:
+        _queue(job, undo=undo)
     return job

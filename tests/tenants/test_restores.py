@@ -196,3 +196,25 @@ def test_a_restore_in_place_is_refused_while_another_exclusive_operation_runs(pl
     tenant.refresh_from_db()
     assert tenant.status == "active"
     assert not ProvisioningJob.objects.filter(kind=JobKind.RESTORE).exists()
+
+
+def test_the_watchdog_fails_a_restore_whose_worker_died_and_ends_the_maintenance(platform: Api) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from tenants import datajobs, restores
+
+    tenant = provision("p-rs-dead")
+    backup = take_backup(platform, "p-rs-dead")
+    job = restores.restore_in_place(tenant=tenant, backup_id=backup["id"], requested_by="cli:ops", enqueue=False)
+    tenant.refresh_from_db()
+    assert tenant.status == "maintenance"
+    stale = timezone.now() - timedelta(hours=1)
+    ProvisioningJob.objects.filter(pk=job.pk).update(status="running", heartbeat_at=stale)
+    assert datajobs.data_jobs_watchdog() == 1
+    job.refresh_from_db()
+    tenant.refresh_from_db()
+    assert job.status == "failed" and "no progress" in job.error
+    assert (tenant.status, tenant.database) == ("active", "tt_p_rs_dead")
+    assert datajobs.data_jobs_watchdog() == 0
