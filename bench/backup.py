@@ -95,8 +95,8 @@ def measure(megabytes: int) -> dict[str, Any]:
     new_steps = run_job(as_new.pk)
     in_place = restores.restore_in_place(tenant=tenant, backup_id=backup.pk, requested_by="bench", enqueue=False)
     place_steps = run_job(in_place.pk)
-    return {"data_bytes": data, "database_bytes": size, "dump_bytes": backup.size, "backup": backup_steps, "restore_as_new": new_steps,
-            "restore_in_place": place_steps}
+    return {"data_bytes": data, "database_bytes": size, "dump_bytes": backup.size, "backup": backup_steps,
+            "restore_as_new": new_steps, "restore_in_place": place_steps}
 
 
 def cleanup() -> None:
@@ -131,12 +131,13 @@ def main() -> None:
             results[f"{megabytes}MB"] = measure(megabytes)
     finally:
         cleanup()
-    rows = [(name, f"{r['data_bytes'] / 2**20:.0f}", f"{r['database_bytes'] / 2**20:.0f}", f"{r['dump_bytes'] / 2**20:.1f}",
-             f"{r['backup']['dump']:.2f}", f"{r['backup']['verify']:.2f}", f"{r['backup']['total']:.2f}",
+    rows = [(name, f"{r['data_bytes'] / 2**20:.0f}", f"{r['database_bytes'] / 2**20:.0f}",
+             f"{r['dump_bytes'] / 2**20:.1f}", f"{r['backup']['dump']:.2f}", f"{r['backup']['verify']:.2f}", f"{r['backup']['total']:.2f}",
              f"{r['restore_as_new']['total']:.2f}", f"{r['restore_in_place']['total']:.2f}")
             for name, r in results.items()]
-    print_table("Backup and restore (seconds)", rows, ("tenant", "data MB", "db MB", "dump MB", "dump", "verify", "backup",
-                                                       "restore as new", "restore in place"))
+    headers = ("tenant", "data MB", "db MB", "dump MB", "dump", "verify", "backup", "restore as new",
+               "restore in place")
+    print_table("Backup and restore (seconds)", rows, headers)
     print(f"\nwritten {write_result('backup', {'results': results})}")
 
 

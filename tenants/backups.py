@@ -108,7 +108,9 @@ def backup_fail(job: ProvisioningJob) -> str:
     return ""
 
 
-FLOWS: dict[str, Flow] = {JobKind.BACKUP: Flow(steps=(("dump", step_dump), ("verify", step_verify)), on_fail=backup_fail)}
+FLOWS: dict[str, Flow] = {
+    JobKind.BACKUP: Flow(steps=(("dump", step_dump), ("verify", step_verify)), on_fail=backup_fail),
+}
 
 
 def backups_schedule() -> int:
