@@ -132,7 +132,8 @@ def main() -> None:
     finally:
         cleanup()
     rows = [(name, f"{r['data_bytes'] / 2**20:.0f}", f"{r['database_bytes'] / 2**20:.0f}",
-             f"{r['dump_bytes'] / 2**20:.1f}", f"{r['backup']['dump']:.2f}", f"{r['backup']['verify']:.2f}", f"{r['backup']['total']:.2f}",
+             f"{r['dump_bytes'] / 2**20:.1f}", f"{r['backup']['dump']:.2f}", f"{r['backup']['verify']:.2f}",
+             f"{r['backup']['total']:.2f}",
              f"{r['restore_as_new']['total']:.2f}", f"{r['restore_in_place']['total']:.2f}")
             for name, r in results.items()]
     headers = ("tenant", "data MB", "db MB", "dump MB", "dump", "verify", "backup", "restore as new",
