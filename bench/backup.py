@@ -57,8 +57,9 @@ def fill(tenant: Any, megabytes: int) -> tuple[int, int]:
                                [done, done + FILL_BATCH_ROWS - 1])
                 done += FILL_BATCH_ROWS
             cursor.execute("VACUUM ANALYZE bench_filler")
-            cursor.execute("SELECT pg_database_size(%s)", [tenant.database])
-            return _size(cursor), int(cursor.fetchone()[0])
+            cursor.execute("SELECT pg_total_relation_size('bench_filler'), pg_database_size(%s)", [tenant.database])
+            data, database = cursor.fetchone()
+            return int(data), int(database)
     finally:
         conn.close()
 

@@ -181,8 +181,21 @@ class DatabaseServerAdmin(PrimaryReads, admin.ModelAdmin):
         services.server_update(name=obj.name, accepts_tenants=obj.accepts_tenants)
 
 
+class ReadOnly:
+    """Nothing is added, changed or deleted here: the rows belong to a state machine."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
 @admin.register(ProvisioningJob)
-class ProvisioningJobAdmin(PrimaryReads, admin.ModelAdmin):
+class ProvisioningJobAdmin(ReadOnly, PrimaryReads, admin.ModelAdmin):
     """Read-only: jobs belong to the state machine (retry a tenant to run one again)."""
 
     list_display = ["tenant", "kind", "status", "attempts", "steps_done", "requested_by", "created_at", "finished_at"]
@@ -192,18 +205,9 @@ class ProvisioningJobAdmin(PrimaryReads, admin.ModelAdmin):
                        "queued_at", "started_at", "heartbeat_at", "finished_at"]
     exclude = ["payload"]
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
 
 @admin.register(Backup)
-class BackupAdmin(PrimaryReads, admin.ModelAdmin):
+class BackupAdmin(ReadOnly, PrimaryReads, admin.ModelAdmin):
     """Read-only: backups are taken, restored and let go through the API, the CLI and the retention sweep."""
 
     list_display = ["id", "tenant", "status", "size", "created_at", "expires_at", "requested_by"]
@@ -211,12 +215,3 @@ class BackupAdmin(PrimaryReads, admin.ModelAdmin):
     search_fields = ["tenant__slug", "checksum"]
     readonly_fields = ["tenant", "job", "status", "server", "database", "storage_name", "size", "checksum",
                        "requested_by", "error", "created_at", "finished_at", "expires_at"]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False

@@ -32,6 +32,16 @@ def add_project(platform: Api, slug: str, token: str, key: str) -> None:
     assert response.status_code == 201, response.content
 
 
+def backed_up_then_changed(platform: Api, slug: str, kept: str, later: str) -> tuple[Tenant, str, dict[str, Any]]:
+    """Provision `slug` on server a with project `kept`, back it up, then add project `later`."""
+    tenant = provision(slug, server="a")
+    token = signed_in(platform, slug)
+    add_project(platform, slug, token, kept)
+    backup = take_backup(platform, slug)
+    add_project(platform, slug, token, later)
+    return tenant, token, backup
+
+
 def wait_job(job_id: int) -> ProvisioningJob:
     wait_for(lambda: ProvisioningJob.objects.get(pk=job_id).status in ("done", "failed"), DEADLINE, f"job {job_id}")
     return ProvisioningJob.objects.get(pk=job_id)
@@ -64,11 +74,7 @@ class MaintenanceWatcher:
 
 @pytest.mark.slow
 def test_a_restore_in_place_serves_the_backups_data_from_a_new_database_and_retires_the_old(platform: Api) -> None:
-    tenant = provision("p-rs-place", server="a")
-    token = signed_in(platform, "p-rs-place")
-    add_project(platform, "p-rs-place", token, "KEPT")
-    backup = take_backup(platform, "p-rs-place")
-    add_project(platform, "p-rs-place", token, "LATER")
+    tenant, token, backup = backed_up_then_changed(platform, "p-rs-place", "KEPT", "LATER")
     watcher = MaintenanceWatcher(platform, "p-rs-place", token)
     thread = Background(watcher.run)
     thread.start()
@@ -120,11 +126,7 @@ def test_a_clone_copies_a_live_tenant_by_template_when_idle_and_by_dump_otherwis
 
 @pytest.mark.slow
 def test_a_corrupt_or_missing_backup_file_fails_clearly_and_changes_nothing(platform: Api) -> None:
-    tenant = provision("p-rs-bad", server="a")
-    token = signed_in(platform, "p-rs-bad")
-    add_project(platform, "p-rs-bad", token, "ONE")
-    backup = take_backup(platform, "p-rs-bad")
-    add_project(platform, "p-rs-bad", token, "TWO")
+    tenant, token, backup = backed_up_then_changed(platform, "p-rs-bad", "ONE", "TWO")
     row = Backup.objects.get(pk=backup["id"])
     path = Path(backupstore.backup_storage().path(row.storage_name))
     data = bytearray(path.read_bytes())
