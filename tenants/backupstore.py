@@ -3,8 +3,8 @@
 Dumps are written by pg_dump to a local scratch file (seekable, so the
 archive carries its data offsets) and copied to the `backups` storage
 (`STORAGES["backups"]`: a local directory, or any S3-compatible bucket through
-django-storages) in chunks while their sha256 is computed: a 200 MB dump is
-never held in memory. Reading back always re-checks the checksum, so a file
+django-storages) in chunks, with their sha256: a 200 MB dump is never held
+in memory. Reading back always re-checks the checksum, so a file
 that was corrupted or replaced in the store is refused before anything is
 restored from it.
 """
@@ -47,30 +47,19 @@ def scratch_file(suffix: str = ".dump") -> Iterator[Path]:
         yield Path(folder) / f"archive{suffix}"
 
 
-class _Hashing(File):
-    """A file whose reads (chunks for a local store, `read` for S3 uploads) update a sha256."""
-
-    def __init__(self, handle: IO[bytes]) -> None:
-        super().__init__(handle)
-        self.handle, self.sha256 = handle, hashlib.sha256()
-
-    def read(self, *args: int) -> bytes:
-        data: bytes = self.handle.read(*args)
-        self.sha256.update(data)
-        return data
-
-    def chunks(self, chunk_size: int | None = None) -> Iterator[bytes]:
-        self.handle.seek(0)
-        while data := self.read(chunk_size or CHUNK):
-            yield data
-
-
 def store(*, path: Path, name: str) -> tuple[str, int, str]:
-    """Copy the local file `path` to the storage as `name`; return the stored name, its size and sha256."""
+    """Copy the local file `path` to the storage as `name`; return the stored name, its size and sha256.
+
+    The checksum is a pass of its own over the local file (cheap next to the upload): a backend may
+    read, seek and re-read what it uploads (S3 multipart retries), so hashing its reads would not do.
+    """
+    digest = hashlib.sha256()
     with path.open("rb") as handle:
-        hashing = _Hashing(handle)
-        stored = backup_storage().save(name, hashing)
-    return stored, path.stat().st_size, hashing.sha256.hexdigest()
+        while data := handle.read(CHUNK):
+            digest.update(data)
+        handle.seek(0)
+        stored = backup_storage().save(name, File(handle))
+    return stored, path.stat().st_size, digest.hexdigest()
 
 
 def _stored_chunks(name: str) -> Iterator[bytes]:

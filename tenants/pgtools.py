@@ -78,7 +78,8 @@ def libpq_env(config: ServerConfig, dbname: str, application_name: str) -> dict[
 def dump_to_file(*, server: str, database: str, path: Path) -> None:
     """Write a consistent `pg_dump -Fc` of `database` to `path` (one snapshot; the tenant keeps serving)."""
     env = libpq_env(configured_servers()[server], database, "tessera-backup")
-    run([tool_for(server, "pg_dump"), "--format=custom", "--no-owner", "--no-acl", f"--file={path}"], env=env)
+    run([tool_for(server, "pg_dump"), "--format=custom", f"--compress={settings.BACKUP_COMPRESS_LEVEL}", "--no-owner",
+         "--no-acl", f"--file={path}"], env=env)
 
 
 def restore_from_file(*, server: str, database: str, path: Path) -> None:

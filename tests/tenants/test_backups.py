@@ -173,3 +173,23 @@ def test_the_schedule_queues_one_backup_per_active_tenant_and_skips_busy_ones(pl
                  f"scheduled backup of {tenant.slug}")
     assert set(Backup.objects.values_list("requested_by", flat=True)) == {"schedule"}
     assert ProvisioningJob.objects.filter(kind=JobKind.BACKUP, status="done").count() >= 2
+
+
+def test_each_backup_action_needs_its_own_permission(platform: Api) -> None:
+    from tests.tenants.test_platform_permissions import _staff
+
+    provision("p-bk-perm")
+    backup = take_backup(platform, "p-bk-perm")
+    viewer = _staff("backup-viewer", "view_backup")
+    assert viewer.get("/api/platform/tenants/p-bk-perm/backups/").status_code == 200
+    assert viewer.get(f"/api/platform/tenants/p-bk-perm/backups/{backup['id']}/").status_code == 200
+    refused = [viewer.post("/api/platform/tenants/p-bk-perm/backups/"),
+               viewer.post(f"/api/platform/tenants/p-bk-perm/backups/{backup['id']}/restore/", {"as": "p-bk-x"}),
+               viewer.post("/api/platform/tenants/p-bk-perm/clone/", {"as": "p-bk-y"}),
+               viewer.get("/api/platform/tenants/p-bk-perm/jobs/")]
+    assert [response.status_code for response in refused] == [403, 403, 403, 403]
+    assert Backup.objects.count() == 1 and Tenant.objects.count() == 1
+    restorer = _staff("restorer", "restore_backup")
+    response = restorer.post(f"/api/platform/tenants/p-bk-perm/backups/{backup['id']}/restore/", {"as": "p-bk-z"})
+    assert response.status_code == 202, response.content
+    assert platform.wait_status("p-bk-z", {"active", "failed"}, DEADLINE)["status"] == "active"
