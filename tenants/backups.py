@@ -147,7 +147,8 @@ def backups_sweep(*, now: datetime | None = None) -> int:
                     .values_list("pk", "created_at"))
         failed = Backup.objects.using(CONTROL_ALIAS).filter(
             tenant=tenant, status=BackupStatus.FAILED, created_at__lte=now - timedelta(days=rule.days))
-        doomed = set(expired(good, rule, now)) | set(failed.values_list("pk", flat=True))
+        live = tenant.status != TenantStatus.DELETED
+        doomed = set(expired(good, rule, now, keep_newest=live)) | set(failed.values_list("pk", flat=True))
         for backup in Backup.objects.using(CONTROL_ALIAS).filter(pk__in=doomed - in_use):
             backupstore.delete(backup.storage_name)
             backup.delete()

@@ -2,8 +2,10 @@
 
 `BACKUP_RETENTION` gives each plan `<days>:<count>`: a backup goes when it is
 older than <days>, or when it is not among the <count> newest good backups of
-its tenant. The newest good backup is always kept, whatever its age, so a
-tenant that stopped being backed up never loses its last copy to the sweep.
+its tenant. The newest good backup of a live tenant is always kept, whatever
+its age, so a tenant that stopped being backed up never loses its last copy
+to the sweep; a deleted tenant's backups all go by age (nothing of its data
+is kept for ever).
 """
 
 from __future__ import annotations
@@ -39,8 +41,10 @@ def parse_retention(text: str, plans: list[str]) -> dict[str, Retention]:
     return policy
 
 
-def expired(backups: list[tuple[int, datetime]], rule: Retention, now: datetime) -> list[int]:
+def expired(backups: list[tuple[int, datetime]], rule: Retention, now: datetime, *,
+            keep_newest: bool = True) -> list[int]:
     """Return the ids of the good backups `(id, created_at)` of one tenant that `rule` lets go."""
     newest_first = sorted(backups, key=lambda item: item[1], reverse=True)
+    kept = 1 if keep_newest else 0
     return [pk for rank, (pk, created) in enumerate(newest_first)
-            if rank > 0 and (rank >= rule.count or rule.expires(created) <= now)]
+            if rank >= kept and (rank >= rule.count or rule.expires(created) <= now)]

@@ -33,3 +33,9 @@ def test_backups_older_than_the_days_or_beyond_the_count_go() -> None:
 def test_the_newest_backup_is_kept_whatever_its_age() -> None:
     old = [(1, NOW - timedelta(days=400)), (2, NOW - timedelta(days=500))]
     assert expired(old, Retention(days=7, count=0), NOW) == [2]
+
+
+def test_a_deleted_tenants_backups_all_go_by_age() -> None:
+    old = [(1, NOW - timedelta(days=400)), (2, NOW - timedelta(days=1))]
+    assert expired(old, Retention(days=7, count=5), NOW, keep_newest=False) == [1]
+    assert expired([(1, NOW - timedelta(days=8))], Retention(days=7, count=5), NOW, keep_newest=False) == [1]
