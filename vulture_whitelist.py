@@ -29,3 +29,5 @@ _.drop_after
 _.actor_of_cli
 _.MAINTENANCE
 _.BACKUP
+# Backups: a serializer field DRF reads from the class body.
+_.in_place

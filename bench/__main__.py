@@ -34,6 +34,7 @@ BENCHMARKS: dict[str, list[str]] = {
     "replicas": ["--quick"],
     "login": ["--quick"],
     "move": ["--quick"],
+    "backup": ["--quick"],
 }
 
 

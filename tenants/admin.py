@@ -20,7 +20,7 @@ from django.http import HttpRequest
 from core.aliases import CONTROL_ALIAS
 from core.errors import ApiError
 from tenants import selectors, services
-from tenants.models import DatabaseServer, Domain, ProvisioningJob, Tenant
+from tenants.models import Backup, DatabaseServer, Domain, ProvisioningJob, Tenant
 from tenants.validation import custom_domain_problem, normalize_domain
 
 
@@ -181,12 +181,24 @@ class DatabaseServerAdmin(PrimaryReads, admin.ModelAdmin):
         services.server_update(name=obj.name, accepts_tenants=obj.accepts_tenants)
 
 
+class ReadOnly:
+    """Nothing is added, changed or deleted here: the rows belong to a state machine."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
 @admin.register(ProvisioningJob)
-class ProvisioningJobAdmin(PrimaryReads, admin.ModelAdmin):
+class ProvisioningJobAdmin(ReadOnly, PrimaryReads, admin.ModelAdmin):
     """Read-only: jobs belong to the state machine (retry a tenant to run one again)."""
 
-    list_display = ["tenant", "kind", "status", "attempts", "steps_done", "requested_by", "created_at",
-                    "finished_at"]
+    list_display = ["tenant", "kind", "status", "attempts", "steps_done", "requested_by", "created_at", "finished_at"]
     list_filter = ["kind", "status"]
     search_fields = ["tenant__slug"]
     readonly_fields = ["tenant", "kind", "status", "steps_done", "attempts", "requested_by", "error", "move_plan",
@@ -200,11 +212,13 @@ class ProvisioningJobAdmin(PrimaryReads, admin.ModelAdmin):
             return "-"
         return ", ".join(f"{key}={value}" for key, value in sorted(obj.payload.items()))
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
 
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
+@admin.register(Backup)
+class BackupAdmin(ReadOnly, PrimaryReads, admin.ModelAdmin):
+    """Read-only: backups are taken, restored and let go through the API, the CLI and the retention sweep."""
 
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
+    list_display = ["id", "tenant", "status", "size", "created_at", "expires_at", "requested_by"]
+    list_filter = ["status"]
+    search_fields = ["tenant__slug", "checksum"]
+    readonly_fields = ["tenant", "job", "status", "server", "database", "storage_name", "size", "checksum",
+                       "requested_by", "error", "created_at", "finished_at", "expires_at"]

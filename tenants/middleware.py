@@ -9,7 +9,8 @@ admin is not served on a tenant's host at all (404); every other
 `tenant_not_found`; suspended 403 `tenant_suspended`; provisioning 503
 `tenant_unavailable` with Retry-After; a write during a move's cutover 503
 `tenant_moving` with Retry-After (reads are served); failed 503 `tenant_unavailable`
-without Retry-After (see docs/tenants.md).
+without Retry-After; maintenance (a restore in place) 503
+`tenant_maintenance` with Retry-After (see docs/tenants.md).
 """
 
 from __future__ import annotations
@@ -70,6 +71,10 @@ class TenantMiddleware:
 
 def _unavailable(status: str) -> HttpResponse:
     """Answer 503 for a tenant that is not serving; Retry-After only while it is on its way."""
+    if status == TenantStatus.MAINTENANCE:  # a restore in place: back on its own, later than a provisioning
+        response = json_error(503, "tenant_maintenance", "This tenant is being restored; try again later.")
+        response["Retry-After"] = str(settings.TENANT_MAINTENANCE_RETRY_AFTER_SECONDS)
+        return response
     if status == TenantStatus.FAILED:  # only an operator's retry brings it back: no time to promise
         return json_error(503, "tenant_unavailable", "This tenant could not be set up; an operator must retry it.")
     response = json_error(503, "tenant_unavailable", f"This tenant is {status}; try again soon.")

@@ -102,6 +102,8 @@ class JobKind(models.TextChoices):
 # (the `one_exclusive_job_per_tenant` constraint; tenants.operations turns a clash into 409).
 EXCLUSIVE_JOB_KINDS = (JobKind.DELETE, JobKind.MOVE, JobKind.RESTORE)
 OPEN_JOB_STATUSES = ("pending", "running")
+# Run by tenants.datajobs (its own runner and watchdog), not by the provisioning state machine.
+DATA_JOB_KINDS = (JobKind.BACKUP, JobKind.RESTORE, JobKind.CLONE)
 
 
 class JobStatus(models.TextChoices):
@@ -170,3 +172,40 @@ class RetiredDatabase(models.Model):
 
     def __str__(self) -> str:
         return f"{self.server_id}/{self.database} (retired, {self.reason})"
+
+
+class BackupStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    RUNNING = "running", "Running"
+    # Reported done only once verified: the stored file's checksum matches and pg_restore reads it.
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed"
+
+
+class Backup(models.Model):
+    """A `pg_dump -Fc` of one tenant database, kept in the backup storage (tenants.backups)."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="backups")
+    job = models.ForeignKey(ProvisioningJob, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    status = models.CharField(max_length=20, choices=BackupStatus.choices, default=BackupStatus.PENDING,
+                              db_index=True)
+    # Where the dump came from (the tenant may move or be restored since).
+    server = models.CharField(max_length=31)
+    database = models.CharField(max_length=63)
+    storage_name = models.CharField(max_length=300, blank=True, default="")
+    size = models.BigIntegerField(null=True, blank=True)
+    checksum = models.CharField(max_length=64, blank=True, default="", help_text="sha256 of the stored file")
+    requested_by = models.CharField(max_length=200, blank=True, default="")
+    error = models.TextField(blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["tenant", "status", "created_at"], name="backup_tenant_idx")]
+        # Kept here rather than on Tenant, so the tenant's own options stay untouched.
+        permissions = [("restore_backup", "Can restore a backup"), ("clone_tenant", "Can clone a tenant")]
+
+    def __str__(self) -> str:
+        return f"backup {self.pk} of {self.tenant_id} ({self.status})"

@@ -11,7 +11,7 @@ from django.db.models import CharField, Count, Q, QuerySet, Value
 
 from core.aliases import CONTROL_ALIAS
 from routers.spec import TenantSpec
-from tenants.models import DatabaseServer, JobStatus, ProvisioningJob, Tenant, TenantStatus
+from tenants.models import DATA_JOB_KINDS, Backup, DatabaseServer, JobStatus, ProvisioningJob, Tenant, TenantStatus
 
 LIVE = ~Q(status=TenantStatus.DELETED)
 
@@ -89,8 +89,24 @@ def stalled_jobs(*, heartbeat_before: datetime) -> QuerySet[ProvisioningJob]:
     """Jobs that should be making progress but have not reported in time."""
     running = Q(status=JobStatus.RUNNING, heartbeat_at__lt=heartbeat_before)
     never_started = Q(status=JobStatus.PENDING, queued_at__lt=heartbeat_before)
-    return ProvisioningJob.objects.filter(running | never_started).select_related("tenant")
+    return (ProvisioningJob.objects.filter(running | never_started).exclude(kind__in=DATA_JOB_KINDS)
+            .select_related("tenant"))
 
 
 def latest_job(*, tenant: Tenant) -> ProvisioningJob | None:
     return tenant.jobs.order_by("-created_at").first()
+
+
+def backups_of(*, tenant: Tenant) -> QuerySet[Backup]:
+    """Return the tenant's backups, newest first (primary: a backup just requested must be listed)."""
+    return Backup.objects.using(CONTROL_ALIAS).filter(tenant=tenant).select_related("job")
+
+
+def backup_of(*, tenant: Tenant, backup_id: int) -> Backup | None:
+    """Return backup `backup_id` if it belongs to `tenant` (another tenant's backup is simply not found)."""
+    return backups_of(tenant=tenant).filter(pk=backup_id).first()
+
+
+def jobs_of(*, tenant: Tenant) -> QuerySet[ProvisioningJob]:
+    """Return the tenant's jobs, newest first, on the primary."""
+    return ProvisioningJob.objects.using(CONTROL_ALIAS).filter(tenant=tenant).order_by("-created_at", "-pk")

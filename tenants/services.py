@@ -365,3 +365,19 @@ def provisioning_watchdog(*, sweep: bool = True) -> dict[str, int]:
     if sweep:
         counts["swept"] = len(orphans.orphan_databases_sweep())
     return counts
+
+
+def tenant_reserve(*, slug: str, name: str, admin_email: str, plan: str, server: str | None = None) -> Tenant:
+    """Validate and record a new tenant (`provisioning`, no job) for a restore or clone to fill.
+
+    Same checks and answers as `tenant_create`: a bad slug 400, a taken one 409 `tenant_exists`.
+    """
+    _raise_problems({**_slug_problems(slug), **_profile_problems(name=name, plan=plan)})
+    placed = _place(server)
+    try:
+        with transaction.atomic(using=CONTROL_ALIAS):
+            tenant = Tenant.objects.create(slug=slug, name=name, plan=plan, server=placed, admin_email=admin_email,
+                                           database=database_name_for(slug, settings.TENANT_DB_NAME_PREFIX))
+    except IntegrityError:
+        raise Conflict(f"A tenant with slug '{slug}' already exists.", code="tenant_exists") from None
+    return tenant

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from tenants import fanout, provisioning, retired, services
+from tenants import backups, datajobs, fanout, provisioning, retired, services
 
 
 @shared_task(name="tenants.provision_tenant", acks_late=True)
@@ -35,3 +35,23 @@ def provisioning_watchdog() -> dict[str, int]:
 @shared_task(name="tenants.retired_databases_sweep")
 def retired_databases_sweep() -> int:
     return retired.retired_databases_sweep()
+
+
+@shared_task(name="tenants.data_job", acks_late=True)
+def data_job(job_id: int) -> str:
+    return datajobs.data_job_run(job_id=job_id)
+
+
+@shared_task(name="tenants.backups_schedule")
+def backups_schedule() -> int:
+    return backups.backups_schedule()
+
+
+@shared_task(name="tenants.backups_sweep")
+def backups_sweep() -> int:
+    return backups.backups_sweep()
+
+
+@shared_task(name="tenants.data_jobs_watchdog")
+def data_jobs_watchdog() -> int:
+    return datajobs.data_jobs_watchdog()

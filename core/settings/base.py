@@ -240,9 +240,45 @@ TENANT_MOVE_CUTOVER_TIMEOUT_SECONDS = env.float("TENANT_MOVE_CUTOVER_TIMEOUT_SEC
 TENANT_MOVE_LOCK_TIMEOUT_MS = env.int("TENANT_MOVE_LOCK_TIMEOUT_MS", default=5_000)
 TENANT_MOVE_BLOCK_TTL_SECONDS = env.int("TENANT_MOVE_BLOCK_TTL_SECONDS", default=60)
 TENANT_MOVE_RETRY_AFTER_SECONDS = env.int("TENANT_MOVE_RETRY_AFTER_SECONDS", default=1)
+# --- Backups, restores, clones (docs/operations.md#backups) ----------------------------
+# Where dumps go: a Django storage backend. FileSystemStorage under .local/backups by default;
+# `storages.backends.s3.S3Storage` (django-storages) for any S3-compatible store in production.
+BACKUP_STORAGE_BACKEND = env.str("BACKUP_STORAGE_BACKEND", default="django.core.files.storage.FileSystemStorage")
+if BACKUP_STORAGE_BACKEND.endswith("S3Storage"):
+    # Credentials come from boto3's own chain (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, a role).
+    _BACKUP_STORAGE_OPTIONS: dict[str, object] = {
+        "bucket_name": env.str("BACKUP_S3_BUCKET", default="tessera-backups"),
+        "endpoint_url": env.str("BACKUP_S3_ENDPOINT_URL", default="") or None,
+        "region_name": env.str("BACKUP_S3_REGION", default="") or None,
+        "location": env.str("BACKUP_S3_PREFIX", default="backups"),
+        "default_acl": None, "file_overwrite": False,
+    }
+else:
+    _BACKUP_STORAGE_OPTIONS = {"location": env.str("BACKUP_STORAGE_LOCATION",
+                                                   default=str(BASE_DIR / ".local" / "backups"))}
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    "backups": {"BACKEND": BACKUP_STORAGE_BACKEND, "OPTIONS": _BACKUP_STORAGE_OPTIONS},
+}
+# Per plan: `<plan>=<days>:<count>`; a backup goes when older than <days> or beyond the <count> newest.
+BACKUP_RETENTION = env.str("BACKUP_RETENTION", default="free=7:7,pro=30:30,enterprise=90:90")
+# pg_dump's zlib level (0-9): 1 costs a third of the default 6's CPU for a slightly larger file.
+BACKUP_COMPRESS_LEVEL = env.int("BACKUP_COMPRESS_LEVEL", default=1)
+BACKUP_SCHEDULE_SECONDS = env.float("BACKUP_SCHEDULE_SECONDS", default=24 * 3600.0)  # every active tenant
+# pg_dump/pg_restore: "" finds the binaries matching each server's major version (/usr/lib/postgresql/<v>/bin).
+PG_BIN_DIR = env.str("PG_BIN_DIR", default="")
+BACKUP_SCRATCH_DIR = env.str("BACKUP_SCRATCH_DIR", default="")  # local dump files ("": the system temp dir)
+# A clone copies with CREATE DATABASE ... TEMPLATE (it blocks the source's new connections meanwhile)
+# only for an idle source up to this size; anything else goes through pg_dump/pg_restore.
+CLONE_TEMPLATE_MAX_BYTES = env.int("CLONE_TEMPLATE_MAX_BYTES", default=64 * 1024 * 1024)
+TENANT_MAINTENANCE_RETRY_AFTER_SECONDS = env.int("TENANT_MAINTENANCE_RETRY_AFTER_SECONDS", default=30)
 CELERY_BEAT_SCHEDULE = {
     "provisioning-watchdog": {"task": "tenants.provisioning_watchdog", "schedule": 15.0},
     "retired-databases-sweep": {"task": "tenants.retired_databases_sweep", "schedule": 3600.0},
+    "backups-schedule": {"task": "tenants.backups_schedule", "schedule": BACKUP_SCHEDULE_SECONDS},
+    "backups-sweep": {"task": "tenants.backups_sweep", "schedule": 3600.0},
+    "data-jobs-watchdog": {"task": "tenants.data_jobs_watchdog", "schedule": 60.0},
     "export-watchdog": {"task": "tenants.tenant_fanout", "schedule": EXPORT_WATCHDOG_SECONDS,
                         "args": ["projects.export_watchdog"]},
 }

@@ -32,3 +32,7 @@ LOGGING["root"]["level"] = env.str("LOG_LEVEL", default="WARNING")
 INSTALLED_APPS = [*INSTALLED_APPS, "tests.fleetapp"]
 DATABASE_PLANES = {**DATABASE_PLANES, "tenant": [*DATABASE_PLANES["tenant"], "fleetapp"]}
 MIGRATION_MODULES = {"fleetapp": "tests.fleetapp.migrations_v1"}
+# Dumps of the suite's tenants stay apart from the demo platform's (file-system storage only).
+if STORAGES["backups"]["BACKEND"].endswith("FileSystemStorage"):  # noqa: F405
+    STORAGES["backups"]["OPTIONS"] = {"location": env.str(  # noqa: F405
+        "BACKUP_STORAGE_LOCATION", default=str(BASE_DIR / ".local" / "backups-test"))}  # noqa: F405

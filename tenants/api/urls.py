@@ -1,6 +1,12 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
+from tenants.api.backups import (
+    BackupDetailView,
+    BackupListView,
+    BackupRestoreView,
+    TenantCloneView,
+)
 from tenants.api.cors import TenantCorsOriginsView
 from tenants.api.move import JobDetailView, TenantJobListView, TenantMoveView
 from tenants.api.root import PlatformRootView
@@ -17,5 +23,10 @@ urlpatterns = [
     path("tenants/<str:slug>/move/", TenantMoveView.as_view(), name="platform-tenant-move"),
     path("tenants/<str:slug>/jobs/", TenantJobListView.as_view(), name="platform-tenant-jobs"),
     path("jobs/<int:job_id>/", JobDetailView.as_view(), name="platform-job"),
+    path("tenants/<str:slug>/backups/", BackupListView.as_view(), name="platform-tenant-backups"),
+    path("tenants/<str:slug>/backups/<int:backup_id>/", BackupDetailView.as_view(), name="platform-tenant-backup"),
+    path("tenants/<str:slug>/backups/<int:backup_id>/restore/", BackupRestoreView.as_view(),
+         name="platform-tenant-backup-restore"),
+    path("tenants/<str:slug>/clone/", TenantCloneView.as_view(), name="platform-tenant-clone"),
     *router.urls,
 ]

@@ -147,3 +147,16 @@ def test_the_admin_is_not_served_on_a_tenant_host(servers: None, tenant: Tenant)
         response = Client().get("/admin/login/", HTTP_HOST=host)
         assert response.status_code == 404 and response.json()["code"] == "not_found"
     assert Client().get("/admin/login/", HTTP_HOST="localhost").status_code == 200
+
+
+def test_backups_are_listed_read_only(superuser_client: Client, tenant: Tenant) -> None:
+    from tenants.models import Backup
+
+    backup = Backup.objects.create(tenant=tenant, server="b", database=tenant.database, status="done", size=10,
+                                   checksum="0" * 64, requested_by="cli:ops")
+    listed = superuser_client.get("/admin/tenants/backup/")
+    assert listed.status_code == 200 and b"cli:ops" in listed.content
+    assert superuser_client.get(f"/admin/tenants/backup/{backup.pk}/change/").status_code == 200
+    posted = superuser_client.post(f"/admin/tenants/backup/{backup.pk}/change/", {"status": "failed"})
+    assert posted.status_code == 403 and Backup.objects.get(pk=backup.pk).status == "done"
+    assert superuser_client.post(f"/admin/tenants/backup/{backup.pk}/delete/", {"post": "yes"}).status_code == 403
