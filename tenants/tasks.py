@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from tenants import fanout, provisioning, retired, services
+from tenants import fanout, provisioning, retired, services, usage
 
 
 @shared_task(name="tenants.provision_tenant", acks_late=True)
@@ -30,3 +30,8 @@ def provisioning_watchdog() -> dict[str, int]:
 @shared_task(name="tenants.retired_databases_sweep")
 def retired_databases_sweep() -> int:
     return retired.retired_databases_sweep()
+
+
+@shared_task(name="tenants.usage_flush")
+def usage_flush() -> dict[str, int]:
+    return usage.usage_flush()

@@ -1,8 +1,10 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
+from tenants.api.audit import AuditListView
 from tenants.api.cors import TenantCorsOriginsView
 from tenants.api.root import PlatformRootView
+from tenants.api.usage import FleetUsageView, TenantUsageView
 from tenants.api.views import PlatformTokenView, ServerListView, TenantViewSet
 
 router = SimpleRouter()
@@ -13,5 +15,8 @@ urlpatterns = [
     path("auth/token/", PlatformTokenView.as_view(), name="platform-token"),
     path("servers/", ServerListView.as_view(), name="platform-servers"),
     path("tenants/<str:slug>/cors-origins/", TenantCorsOriginsView.as_view(), name="platform-tenant-cors-origins"),
+    path("tenants/<str:slug>/usage/", TenantUsageView.as_view(), name="platform-tenant-usage"),
+    path("usage/", FleetUsageView.as_view(), name="platform-usage"),
+    path("audit/", AuditListView.as_view(), name="platform-audit"),
     *router.urls,
 ]
