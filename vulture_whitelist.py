@@ -29,3 +29,7 @@ _.drop_after
 _.actor_of_cli
 _.MAINTENANCE
 _.BACKUP
+# Audit and usage: Meta and admin options Django reads by name, a filter declared on the FilterSet class.
+_.default_permissions
+_.date_hierarchy
+_.since
