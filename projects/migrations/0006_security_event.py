@@ -4,21 +4,7 @@
 import django.utils.timezone
 from django.db import migrations, models
 
-# Append-only in the database itself: no code path, admin or psql session may rewrite history.
-# TRUNCATE (an owner's operation, used by retention jobs and test teardown) is not a row change.
-APPEND_ONLY = """
-CREATE OR REPLACE FUNCTION projects_security_append_only() RETURNS trigger AS $$
-BEGIN
-    RAISE EXCEPTION 'projects_securityevent is append-only: % refused', TG_OP USING ERRCODE = 'insufficient_privilege';
-END
-$$ LANGUAGE plpgsql;
-CREATE TRIGGER projects_security_append_only_trg BEFORE UPDATE OR DELETE ON projects_securityevent
-    FOR EACH ROW EXECUTE FUNCTION projects_security_append_only();
-"""
-APPEND_ONLY_DROP = """
-DROP TRIGGER IF EXISTS projects_security_append_only_trg ON projects_securityevent;
-DROP FUNCTION IF EXISTS projects_security_append_only();
-"""
+from core.db.append_only import append_only
 
 
 class Migration(migrations.Migration):
@@ -47,5 +33,5 @@ class Migration(migrations.Migration):
                 'indexes': [models.Index(fields=['kind', '-id'], name='security_kind_idx')],
             },
         ),
-        migrations.RunSQL(APPEND_ONLY, APPEND_ONLY_DROP),
+        append_only("projects_securityevent"),
     ]

@@ -5,21 +5,7 @@ import django.db.models.deletion
 import django.utils.timezone
 from django.db import migrations, models
 
-# Append-only in the database itself: no code path, admin or psql session may rewrite history.
-# TRUNCATE (an owner's operation, used by retention jobs and test teardown) is not a row change.
-APPEND_ONLY = """
-CREATE OR REPLACE FUNCTION tenants_audit_append_only() RETURNS trigger AS $$
-BEGIN
-    RAISE EXCEPTION 'tenants_auditevent is append-only: % refused', TG_OP USING ERRCODE = 'insufficient_privilege';
-END
-$$ LANGUAGE plpgsql;
-CREATE TRIGGER tenants_audit_append_only_trg BEFORE UPDATE OR DELETE ON tenants_auditevent
-    FOR EACH ROW EXECUTE FUNCTION tenants_audit_append_only();
-"""
-APPEND_ONLY_DROP = """
-DROP TRIGGER IF EXISTS tenants_audit_append_only_trg ON tenants_auditevent;
-DROP FUNCTION IF EXISTS tenants_audit_append_only();
-"""
+from core.db.append_only import append_only
 
 
 class Migration(migrations.Migration):
@@ -70,5 +56,5 @@ class Migration(migrations.Migration):
                 'constraints': [models.UniqueConstraint(fields=('tenant', 'day'), name='usage_tenant_day')],
             },
         ),
-        migrations.RunSQL(APPEND_ONLY, APPEND_ONLY_DROP),
+        append_only("tenants_auditevent"),
     ]
