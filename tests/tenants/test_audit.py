@@ -149,3 +149,16 @@ def test_reading_the_log_takes_its_view_permission(servers: None) -> None:
     assert api.get("/api/platform/audit/").status_code == 403
     staff.user_permissions.add(Permission.objects.get(codename="view_auditevent"))
     assert api.get("/api/platform/audit/").status_code == 200
+
+
+def test_the_django_admin_shows_the_log_read_only(active: Tenant) -> None:
+    services.tenant_suspend(slug="p-aud", actor="user:someone")
+    client = Client()
+    client.force_login(User.objects.create_superuser("root", "root@example.test", "root-pass-1"))
+    event = events()[0]
+    assert client.get("/admin/tenants/auditevent/").status_code == 200
+    page = client.get(f"/admin/tenants/auditevent/{event.pk}/change/")
+    assert page.status_code == 200 and b'name="_save"' not in page.content  # viewable, not editable
+    assert client.post(f"/admin/tenants/auditevent/{event.pk}/delete/", {"post": "yes"}).status_code == 403
+    assert client.get("/admin/tenants/auditevent/add/").status_code == 403
+    assert events() == [event]
