@@ -33,3 +33,5 @@ _.BACKUP
 _.default_permissions
 _.date_hierarchy
 _.since
+# Called by migrations (tenants 0007, projects 0006), which vulture does not read.
+_.append_only
