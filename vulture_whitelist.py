@@ -31,3 +31,9 @@ _.MAINTENANCE
 _.BACKUP
 # Backups: a serializer field DRF reads from the class body.
 _.in_place
+# Audit and usage: Meta and admin options Django reads by name, a filter declared on the FilterSet class.
+_.default_permissions
+_.date_hierarchy
+_.since
+# Called by migrations (tenants 0007, projects 0006), which vulture does not read.
+_.append_only

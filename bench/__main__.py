@@ -35,6 +35,7 @@ BENCHMARKS: dict[str, list[str]] = {
     "login": ["--quick"],
     "move": ["--quick"],
     "backup": ["--quick"],
+    "audit_usage": ["--quick"],
 }
 
 

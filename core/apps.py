@@ -3,9 +3,10 @@ from django.core.signals import request_finished
 
 
 def _clear_request_id(**kwargs: object) -> None:
-    from core.logging import request_id_var
+    from core.logging import client_ip_var, request_id_var
 
     request_id_var.set("-")
+    client_ip_var.set("")
 
 
 class CoreConfig(AppConfig):

@@ -15,6 +15,8 @@ from datetime import UTC, datetime
 
 request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("tessera_request_id", default="-")
 tenant_slug_var: contextvars.ContextVar[str] = contextvars.ContextVar("tessera_log_tenant", default="-")
+# The request's client address (core.clients.client_ip), for audit records; "" outside a request.
+client_ip_var: contextvars.ContextVar[str] = contextvars.ContextVar("tessera_client_ip", default="")
 
 
 class ContextFilter(logging.Filter):

@@ -9,8 +9,9 @@ from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
 
+from core.clients import client_ip
 from core.errors import json_error, known_error_response
-from core.logging import request_id_var
+from core.logging import client_ip_var, request_id_var
 
 logger = logging.getLogger("tessera.request")
 _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
@@ -28,6 +29,7 @@ class RequestIdMiddleware:
         # Not reset here: Django logs the response (e.g. "Not Found") after the
         # middleware chain returns; `request_finished` clears it (core.apps).
         request_id_var.set(request_id)
+        client_ip_var.set(client_ip(request))
         response = self.get_response(request)
         response["X-Request-ID"] = request_id
         return response

@@ -15,6 +15,10 @@ Unknown usernames pay for a full hash too (Django's ModelBackend hashes the
 password anyway) and go through the same slots, so timing tells nothing
 about which accounts exist and offers no cheaper path around the bound.
 When the cache is down the budgets let attempts through; the slots still hold.
+
+A successful check sends `signed_in` (request, user); a failed one is announced
+by Django's own `user_login_failed`. Receivers (the tenant's security events,
+`projects.security`) must not raise: a sign-in never fails because of them.
 """
 
 from __future__ import annotations
@@ -30,11 +34,13 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.models import User
 from django.core.cache import cache
+from django.dispatch import Signal
 from django.http import HttpRequest
 
 from core.clients import client_ip
 from core.errors import ApiError
 
+signed_in = Signal()  # sent with `request` and `user` after a password check succeeded
 PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}  # by first letter, as DRF reads its rates
 
 
@@ -140,6 +146,8 @@ class GuardedModelBackend(ModelBackend):
             user = super().authenticate(request, username=username, password=password, **kwargs)
         if user is None:
             _failed(username.lower())
+        else:
+            signed_in.send(sender=GuardedModelBackend, request=request, user=user)
         return user
 
     async def aauthenticate(self, request: HttpRequest | None, username: str | None = None,

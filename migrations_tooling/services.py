@@ -5,13 +5,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from django.db import transaction
 from django.utils import timezone
 
+from core.aliases import CONTROL_ALIAS
 from core.errors import ApiError
 from core.queue import enqueue_or_fail
 from migrations_tooling import runner
 from migrations_tooling.locks import run_lock_held
 from migrations_tooling.models import MigrationRun, RunStatus
+from tenants.audit import audit_record, audited
 
 # Options a resume may change; the targets (tenants, exclude, canary) stay those of the run.
 RESUME_OVERRIDES = ("allow_unsafe", "allow_unknown", "parallel", "continue_on_error")
@@ -22,14 +25,18 @@ class RunNotResumable(ApiError):
     code = "invalid_state"
 
 
-def migration_run_start(*, options: runner.RunOptions, requested_by: str, enqueue: bool = False) -> MigrationRun:
+@audited("migration_run.start")
+def migration_run_start(*, options: runner.RunOptions, requested_by: str, enqueue: bool = False,
+                        actor: str = "") -> MigrationRun:
     """Create a queued run with `options`; with `enqueue`, send it to a worker.
 
     If the broker refuses the task, the run is deleted again and
     `QueueUnavailable` (503) is raised: no `queued` run waits for a task that
     was never sent. Without `enqueue` the caller executes the run itself (CLI).
     """
-    run = runner.start_run(options, requested_by=requested_by)
+    with transaction.atomic(using=CONTROL_ALIAS):
+        run = runner.start_run(options, requested_by=requested_by)
+        audit_record(actor=actor or requested_by, action="migration_run.start", params={"run": run.pk, **run.options})
     if enqueue:
         _enqueue(run, undo=lambda: MigrationRun.objects.filter(pk=run.pk, status=RunStatus.QUEUED).delete())
     return run
@@ -41,8 +48,9 @@ def _enqueue(run: MigrationRun, *, undo: Callable[[], object]) -> None:
     enqueue_or_fail(execute_run, run.pk, undo=undo)
 
 
+@audited("migration_run.resume")
 def migration_run_resume(*, run: MigrationRun, overrides: dict[str, Any], requested_by: str,
-                         enqueue: bool = False) -> MigrationRun:
+                         enqueue: bool = False, actor: str = "") -> MigrationRun:
     """Queue `run` again, applying `overrides` and recording them in the ledger.
 
     Failed and refused runs resume; so does a run still marked running whose
@@ -62,7 +70,10 @@ def migration_run_resume(*, run: MigrationRun, overrides: dict[str, Any], reques
     before = {"status": run.status, "options": run.options}
     run.options = {**run.options, **changes, "resumes": resumes}
     run.status = RunStatus.QUEUED
-    run.save(update_fields=["options", "status"])
+    with transaction.atomic(using=CONTROL_ALIAS):
+        run.save(update_fields=["options", "status"])
+        audit_record(actor=actor or requested_by, action="migration_run.resume",
+                     params={"run": run.pk, "was": before["status"], "overrides": changes})
     if enqueue:
         _enqueue(run, undo=lambda: MigrationRun.objects.filter(pk=run.pk, status=RunStatus.QUEUED).update(**before))
     return run

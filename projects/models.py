@@ -165,3 +165,38 @@ class Export(models.Model):
 
     def __str__(self) -> str:
         return f"export {self.pk} ({self.status})"
+
+
+class SecurityKind(models.TextChoices):
+    SIGNIN = "signin", "Signed in"
+    SIGNIN_FAILED = "signin_failed", "Failed sign-in"
+    USER_CREATED = "user_created", "User created"
+    USER_DEACTIVATED = "user_deactivated", "User deactivated"
+    ROLE_CHANGED = "role_changed", "Role changed"
+
+
+class SecurityEvent(models.Model):
+    """A security event of this tenant (append-only: a trigger refuses UPDATE and DELETE, migration 0006).
+
+    Users are copied (id and username), not referenced: the record outlives the user.
+    A failed sign-in of an unknown username stores no username, only `subject`, a
+    keyed digest that lets admins see repeated attempts without storing what was
+    typed (often a password in the wrong field).
+    """
+
+    at = models.DateTimeField(default=timezone.now)
+    kind = models.CharField(max_length=20, choices=SecurityKind.choices)
+    user_id = models.BigIntegerField(null=True, blank=True)
+    username = models.CharField(max_length=150, blank=True, default="")
+    subject = models.CharField(max_length=64, blank=True, default="")
+    actor_id = models.BigIntegerField(null=True, blank=True)
+    detail = models.JSONField(default=dict, blank=True)
+    request_id = models.CharField(max_length=64, blank=True, default="")
+    client_ip = models.CharField(max_length=64, blank=True, default="")
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [models.Index(fields=["kind", "-id"], name="security_kind_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.username or self.subject}"

@@ -20,9 +20,11 @@ from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
 from core.errors import ApiError, Conflict
+from core.metering import usage_note
 from core.queue import QueueUnavailable, enqueue_or_fail
 from projects import selectors
 from projects.models import Comment, Export, ExportStatus, Project, ProjectMembership, Role, Task
+from projects.security import SecurityKind, security_event_record
 from routers import tenant_atomic, tenant_on_commit
 
 logger = logging.getLogger("tessera.exports")
@@ -34,14 +36,17 @@ EXPORT_COLUMNS = ["id", "project", "title", "status", "priority", "assignee", "t
 
 
 def user_create(*, username: str, password: str, email: str = "", is_admin: bool = False,
-                first_name: str = "", last_name: str = "") -> Any:
+                first_name: str = "", last_name: str = "", actor: Any = None) -> Any:
     """Create a tenant user; a taken username is 409, even when two requests race for it."""
     # The unique index decides, not a prior SELECT: that would let a concurrent twin through.
     try:
         with tenant_atomic():
-            return get_user_model().objects.create_user(
+            user = get_user_model().objects.create_user(
                 username=username, password=password, email=email, is_staff=is_admin,
                 first_name=first_name, last_name=last_name)
+            security_event_record(kind=SecurityKind.USER_CREATED, user=user, actor=actor,
+                                  detail={"is_admin": is_admin})
+            return user
     except IntegrityError:
         raise Conflict(f"User '{username}' already exists.", code="user_exists") from None
 
@@ -61,6 +66,10 @@ def user_update(*, user: Any, actor: Any, is_admin: bool | None = None, is_activ
             user.save(update_fields=list(changes))
         if is_active is False:
             Token.objects.filter(user=user).delete()
+            security_event_record(kind=SecurityKind.USER_DEACTIVATED, user=user, actor=actor)
+        if is_admin is not None:
+            security_event_record(kind=SecurityKind.ROLE_CHANGED, user=user, actor=actor,
+                                  detail={"is_admin": is_admin})
     return user
 
 
@@ -95,7 +104,7 @@ def project_delete(*, project: Project) -> None:
         project.delete()
 
 
-def membership_set(*, project: Project, user_id: int, role: str | None) -> None:
+def membership_set(*, project: Project, user_id: int, role: str | None, actor: Any = None) -> None:
     """Add, change or (role None) remove a member."""
     if not get_user_model().objects.filter(pk=user_id).exists():
         raise ApiError("No such user.", code="validation_error", fields={"user": ["No such user."]})
@@ -104,6 +113,8 @@ def membership_set(*, project: Project, user_id: int, role: str | None) -> None:
             ProjectMembership.objects.filter(project=project, user_id=user_id).delete()
         else:
             ProjectMembership.objects.update_or_create(project=project, user_id=user_id, defaults={"role": role})
+        security_event_record(kind=SecurityKind.ROLE_CHANGED, user_id=user_id, actor=actor,
+                              detail={"project": project.pk, "role": role})
         _stats_changed(project.pk)  # the stats count members
 
 
@@ -155,6 +166,7 @@ def export_request(*, user: Any, filters: dict[str, Any]) -> Export:
     with tenant_atomic():
         export = Export.objects.create(requested_by=user, filters=filters)
         tenant_on_commit(lambda: enqueue_or_fail(run_export, export.pk, undo=forget))
+    usage_note("exports")
     return export
 
 

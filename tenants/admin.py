@@ -19,8 +19,8 @@ from django.http import HttpRequest
 
 from core.aliases import CONTROL_ALIAS
 from core.errors import ApiError
-from tenants import selectors, services
-from tenants.models import Backup, DatabaseServer, Domain, ProvisioningJob, Tenant
+from tenants import operations, selectors, services
+from tenants.models import AuditEvent, Backup, DatabaseServer, Domain, ProvisioningJob, Tenant, TenantUsageDay
 from tenants.validation import custom_domain_problem, normalize_domain
 
 
@@ -73,7 +73,7 @@ def _bulk(action: Any, verb: str, done_verb: str, permission: str) -> Any:
         done = 0
         for tenant in queryset:
             try:
-                action(slug=tenant.slug)
+                action(slug=tenant.slug, actor=operations.actor_of_request(request))
                 done += 1
             except ApiError as exc:
                 # The admin capitalises a message's first letter: a slug never starts one.
@@ -111,16 +111,18 @@ class TenantAdmin(PrimaryReads, admin.ModelAdmin):
 
     def save_model(self, request: HttpRequest, obj: Tenant, form: ModelForm, change: bool) -> None:
         # Only name and plan are editable; a full-row save could write back a stale status.
-        services.tenant_update(slug=obj.slug, name=obj.name, plan=obj.plan)
+        services.tenant_update(slug=obj.slug, name=obj.name, plan=obj.plan,
+                               actor=operations.actor_of_request(request))
 
     def save_formset(self, request: HttpRequest, form: ModelForm, formset: BaseInlineFormSet,
                      change: bool) -> None:
         formset.save(commit=False)  # fills deleted_objects and new_objects, writes nothing
         slug = form.instance.slug
         for domain in formset.deleted_objects:
-            services.domain_remove(slug=slug, domain=domain.domain)
+            services.domain_remove(slug=slug, domain=domain.domain, actor=operations.actor_of_request(request))
         for domain in formset.new_objects:
-            domain.pk = services.domain_add(slug=slug, domain=domain.domain).pk
+            domain.pk = services.domain_add(slug=slug, domain=domain.domain,
+                                            actor=operations.actor_of_request(request)).pk
 
 
 @admin.register(Domain)
@@ -141,11 +143,12 @@ class DomainAdmin(PrimaryReads, admin.ModelAdmin):
 
     def save_model(self, request: HttpRequest, obj: Domain, form: ModelForm, change: bool) -> None:
         if not change:  # a saved domain has no editable field
-            row = services.domain_add(slug=obj.tenant.slug, domain=obj.domain)
+            row = services.domain_add(slug=obj.tenant.slug, domain=obj.domain,
+                                      actor=operations.actor_of_request(request))
             obj.pk, obj.created_at = row.pk, row.created_at
 
     def delete_model(self, request: HttpRequest, obj: Domain) -> None:
-        services.domain_remove(slug=obj.tenant.slug, domain=obj.domain)
+        services.domain_remove(slug=obj.tenant.slug, domain=obj.domain, actor=operations.actor_of_request(request))
 
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Domain]) -> None:
         for domain in queryset.select_related("tenant"):
@@ -222,3 +225,22 @@ class BackupAdmin(ReadOnly, PrimaryReads, admin.ModelAdmin):
     search_fields = ["tenant__slug", "checksum"]
     readonly_fields = ["tenant", "job", "status", "server", "database", "storage_name", "size", "checksum",
                        "requested_by", "error", "created_at", "finished_at", "expires_at"]
+
+
+class ReadOnlyAdmin(ReadOnly, PrimaryReads, admin.ModelAdmin):
+    """Viewable with the model's view permission; nobody adds, changes or deletes a row here."""
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(ReadOnlyAdmin):
+    list_display = ["at", "actor", "action", "tenant_slug", "outcome", "code", "client_ip", "request_id"]
+    list_filter = ["action", "outcome"]
+    search_fields = ["tenant_slug", "actor", "request_id"]
+    date_hierarchy = "at"
+
+
+@admin.register(TenantUsageDay)
+class TenantUsageDayAdmin(ReadOnlyAdmin):
+    list_display = ["tenant", "day", "requests", "write_requests", "exports", "active_users", "database_bytes"]
+    list_filter = ["day"]
+    search_fields = ["tenant__slug"]

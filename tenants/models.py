@@ -209,3 +209,63 @@ class Backup(models.Model):
 
     def __str__(self) -> str:
         return f"backup {self.pk} of {self.tenant_id} ({self.status})"
+
+
+class AuditOutcome(models.TextChoices):
+    OK = "ok", "Ok"
+    REFUSED = "refused", "Refused"
+
+
+class AuditEvent(models.Model):
+    """One platform action, as it was asked for and answered (append-only: a trigger refuses UPDATE and DELETE).
+
+    The target is a copy of the tenant's slug and id, not a foreign key: the
+    record outlives the tenant, and a cascade could never delete it anyway.
+    """
+
+    at = models.DateTimeField(default=timezone.now)
+    # "token:<username>", "user:<username>", "cli:<os user>" or "system" (tenants.operations.actor_*).
+    actor = models.CharField(max_length=200)
+    action = models.CharField(max_length=60)
+    tenant_slug = models.CharField(max_length=40, blank=True, default="")
+    tenant_pk = models.BigIntegerField(null=True, blank=True)
+    params = models.JSONField(default=dict, blank=True)  # scrubbed of secrets (tenants.audit.scrub)
+    outcome = models.CharField(max_length=10, choices=AuditOutcome.choices, default=AuditOutcome.OK)
+    code = models.CharField(max_length=60, blank=True, default="")  # the error code of a refusal
+    request_id = models.CharField(max_length=64, blank=True, default="")
+    client_ip = models.CharField(max_length=64, blank=True, default="")
+
+    class Meta:
+        ordering = ["-id"]
+        default_permissions = ("view",)
+        indexes = [
+            models.Index(fields=["tenant_slug", "-id"], name="audit_tenant_idx"),
+            models.Index(fields=["actor", "-id"], name="audit_actor_idx"),
+            models.Index(fields=["action", "-id"], name="audit_action_idx"),
+            models.Index(fields=["at"], name="audit_at_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M:%S} {self.actor} {self.action} {self.tenant_slug} {self.outcome}"
+
+
+class TenantUsageDay(models.Model):
+    """A tenant's usage on one UTC day, flushed from Redis by `tenants.usage.usage_flush`."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="usage_days")
+    day = models.DateField()
+    requests = models.BigIntegerField(default=0)
+    write_requests = models.BigIntegerField(default=0)
+    exports = models.BigIntegerField(default=0)
+    active_users = models.IntegerField(default=0)  # distinct users seen that day (HyperLogLog estimate)
+    database_bytes = models.BigIntegerField(null=True, blank=True)  # last pg_database_size sample of the day
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["tenant_id", "day"]
+        default_permissions = ("view",)
+        constraints = [models.UniqueConstraint(fields=["tenant", "day"], name="usage_tenant_day")]
+        indexes = [models.Index(fields=["day"], name="usage_day_idx")]
+
+    def __str__(self) -> str:
+        return f"usage {self.tenant_id} {self.day}"

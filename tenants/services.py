@@ -27,6 +27,7 @@ from core.errors import ApiError, Conflict
 from core.queue import QueueUnavailable, enqueue_or_fail
 from routers.spec import database_name_for
 from tenants import operations, orphans, provisioning, resolution, selectors
+from tenants.audit import SYSTEM_ACTOR, audit_record, audited
 from tenants.models import (
     DatabaseServer,
     Domain,
@@ -80,9 +81,10 @@ def server_update(*, name: str, accepts_tenants: bool) -> None:
     DatabaseServer.objects.filter(name=name).update(accepts_tenants=accepts_tenants)
 
 
+@audited("tenant.create")
 def tenant_create(*, slug: str, name: str, admin_email: str, admin_password: str | None = None,
                   server: str | None = None, plan: str = Plan.FREE,
-                  enqueue: bool = True) -> tuple[Tenant, str | None]:
+                  enqueue: bool = True, actor: str = SYSTEM_ACTOR) -> tuple[Tenant, str | None]:
     """Record a new tenant and queue its provisioning; return it and any generated password.
 
     With `enqueue=False` nothing is queued: the caller runs the job itself
@@ -99,6 +101,8 @@ def tenant_create(*, slug: str, name: str, admin_email: str, admin_password: str
                 slug=slug, name=name, plan=plan, server=placed, database=database, admin_email=admin_email)
             job = ProvisioningJob.objects.create(
                 tenant=tenant, payload={"password_hash": make_password(admin_password or generated)})
+            audit_record(actor=actor, action="tenant.create", target=tenant, params={
+                "name": name, "admin_email": admin_email, "server": placed.name, "plan": plan})
     except IntegrityError:
         raise Conflict(f"A tenant with slug '{slug}' already exists.", code="tenant_exists") from None
     resolution.invalidate()  # drop any "no such tenant" answer cached for this slug
@@ -108,11 +112,14 @@ def tenant_create(*, slug: str, name: str, admin_email: str, admin_password: str
     return tenant, generated
 
 
-def tenant_update(*, slug: str, name: str, plan: str) -> Tenant:
+@audited("tenant.update")
+def tenant_update(*, slug: str, name: str, plan: str, actor: str = SYSTEM_ACTOR) -> Tenant:
     """Change a tenant's display name and plan (only those columns: status belongs to provisioning)."""
     tenant = _tenant_or_404(slug)
     _raise_problems(_profile_problems(name=name, plan=plan))
-    Tenant.objects.filter(pk=tenant.pk).update(name=name, plan=plan, updated_at=timezone.now())
+    with transaction.atomic(using=CONTROL_ALIAS):
+        Tenant.objects.filter(pk=tenant.pk).update(name=name, plan=plan, updated_at=timezone.now())
+        audit_record(actor=actor, action="tenant.update", target=tenant, params={"name": name, "plan": plan})
     tenant.refresh_from_db(using=CONTROL_ALIAS)
     return tenant
 
@@ -196,20 +203,34 @@ def _set_status(tenant: Tenant, status: str, *, allowed: set[TenantStatus], **fi
     return tenant
 
 
-def tenant_suspend(*, slug: str) -> Tenant:
-    return _set_status(_tenant_or_404(slug), TenantStatus.SUSPENDED, allowed={TenantStatus.ACTIVE})
+def _audited_status(slug: str, status: str, *, allowed: set[TenantStatus], actor: str, action: str) -> Tenant:
+    """Move the tenant to `status` and record `action` in the same transaction."""
+    tenant = _tenant_or_404(slug)
+    with transaction.atomic(using=CONTROL_ALIAS):
+        tenant = _set_status(tenant, status, allowed=allowed)
+        audit_record(actor=actor, action=action, target=tenant)
+    return tenant
 
 
-def tenant_resume(*, slug: str) -> Tenant:
-    return _set_status(_tenant_or_404(slug), TenantStatus.ACTIVE, allowed={TenantStatus.SUSPENDED})
+@audited("tenant.suspend")
+def tenant_suspend(*, slug: str, actor: str = SYSTEM_ACTOR) -> Tenant:
+    return _audited_status(slug, TenantStatus.SUSPENDED, allowed={TenantStatus.ACTIVE}, actor=actor,
+                           action="tenant.suspend")
 
 
-def tenant_retry(*, slug: str) -> Tenant:
+@audited("tenant.resume")
+def tenant_resume(*, slug: str, actor: str = SYSTEM_ACTOR) -> Tenant:
+    return _audited_status(slug, TenantStatus.ACTIVE, allowed={TenantStatus.SUSPENDED}, actor=actor,
+                           action="tenant.resume")
+
+
+@audited("tenant.retry")
+def tenant_retry(*, slug: str, actor: str = SYSTEM_ACTOR) -> Tenant:
     """Resume a failed provisioning, or a failed deletion, from the last step it finished."""
     tenant = _tenant_or_404(slug)
     job = selectors.latest_job(tenant=tenant)
     if job is not None and job.kind == JobKind.DELETE:
-        return _deletion_retry(tenant, job)
+        return _deletion_retry(tenant, job, actor=actor)
     if job is None or job.kind != JobKind.PROVISION:
         raise InvalidState(f"Tenant '{slug}' has no provisioning to retry.")
     failed_error = tenant.error
@@ -218,6 +239,7 @@ def tenant_retry(*, slug: str) -> Tenant:
         ProvisioningJob.objects.filter(pk=job.pk).update(
             status=JobStatus.PENDING, error="", finished_at=None, heartbeat_at=None, attempts=0,
             queued_at=timezone.now())
+        audit_record(actor=actor, action="tenant.retry", target=tenant, params={"job": job.pk, "kind": job.kind})
 
     def undo() -> None:
         Tenant.objects.filter(pk=tenant.pk, status=TenantStatus.PROVISIONING).update(
@@ -229,13 +251,14 @@ def tenant_retry(*, slug: str) -> Tenant:
     return tenant
 
 
-def _deletion_retry(tenant: Tenant, job: ProvisioningJob) -> Tenant:
+def _deletion_retry(tenant: Tenant, job: ProvisioningJob, *, actor: str) -> Tenant:
     """Queue a failed deletion again (the tenant stays `deleting`; one delete job per tenant)."""
     with transaction.atomic(using=CONTROL_ALIAS):
         reset = ProvisioningJob.objects.filter(pk=job.pk, status=JobStatus.FAILED).update(
             status=JobStatus.PENDING, finished_at=None, heartbeat_at=None, attempts=0, queued_at=timezone.now())
         if not reset or tenant.status != TenantStatus.DELETING:
             raise InvalidState(f"Tenant '{tenant.slug}' has no failed deletion to retry.")
+        audit_record(actor=actor, action="tenant.retry", target=tenant, params={"job": job.pk, "kind": job.kind})
 
     def undo() -> None:
         ProvisioningJob.objects.filter(pk=job.pk, status=JobStatus.PENDING).update(
@@ -245,7 +268,8 @@ def _deletion_retry(tenant: Tenant, job: ProvisioningJob) -> Tenant:
     return tenant
 
 
-def tenant_delete(*, slug: str, requested_by: str = "") -> Tenant:
+@audited("tenant.delete")
+def tenant_delete(*, slug: str, requested_by: str = "", actor: str = SYSTEM_ACTOR) -> Tenant:
     """Mark the tenant deleting and queue dropping its database.
 
     One deletion per tenant: the compare-and-set on the status lets exactly one
@@ -262,7 +286,9 @@ def tenant_delete(*, slug: str, requested_by: str = "") -> Tenant:
     before = tenant.status
     with transaction.atomic(using=CONTROL_ALIAS):
         tenant = _set_status(tenant, TenantStatus.DELETING, allowed=allowed)
-        job = operations.exclusive_job_create(tenant=tenant, kind=JobKind.DELETE, requested_by=requested_by)
+        job = operations.exclusive_job_create(tenant=tenant, kind=JobKind.DELETE,
+                                              requested_by=requested_by or actor)
+        audit_record(actor=actor, action="tenant.delete", target=tenant, params={"job": job.pk, "was": before})
 
     def undo() -> None:
         ProvisioningJob.objects.filter(pk=job.pk, status=JobStatus.PENDING).delete()
@@ -301,7 +327,8 @@ def tenant_move(*, slug: str, server: str, requested_by: str, enqueue: bool = Tr
     return job
 
 
-def domain_add(*, slug: str, domain: str) -> Domain:
+@audited("domain.add")
+def domain_add(*, slug: str, domain: str, actor: str = SYSTEM_ACTOR) -> Domain:
     """Attach custom domain `domain` to the tenant and invalidate every process's resolution cache."""
     tenant = _tenant_or_404(slug)
     domain = normalize_domain(domain)  # type: ignore[assignment]
@@ -310,22 +337,27 @@ def domain_add(*, slug: str, domain: str) -> Domain:
     try:
         with transaction.atomic(using=CONTROL_ALIAS):
             row = Domain.objects.create(tenant=tenant, domain=domain)
+            audit_record(actor=actor, action="domain.add", target=tenant, params={"domain": domain})
     except IntegrityError:
         raise Conflict(f"Domain '{domain}' is already in use.", code="domain_exists") from None
     resolution.invalidate()
     return row
 
 
-def domain_remove(*, slug: str, domain: str) -> None:
+@audited("domain.remove")
+def domain_remove(*, slug: str, domain: str, actor: str = SYSTEM_ACTOR) -> None:
     """Detach a custom domain from the tenant and invalidate every process's resolution cache."""
     tenant = _tenant_or_404(slug)
-    deleted, _ = Domain.objects.filter(tenant=tenant, domain=domain.lower()).delete()
-    if not deleted:
-        raise ApiError("Domain not found.", code="not_found", status_code=404)
+    with transaction.atomic(using=CONTROL_ALIAS):
+        deleted, _ = Domain.objects.filter(tenant=tenant, domain=domain.lower()).delete()
+        if not deleted:
+            raise ApiError("Domain not found.", code="not_found", status_code=404)
+        audit_record(actor=actor, action="domain.remove", target=tenant, params={"domain": domain.lower()})
     resolution.invalidate()
 
 
-def tenant_cors_set(*, slug: str, origins: list[str]) -> Tenant:
+@audited("tenant.cors_set")
+def tenant_cors_set(*, slug: str, origins: list[str], actor: str = SYSTEM_ACTOR) -> Tenant:
     """Replace the extra browser origins of the tenant's API and invalidate every process's cache.
 
     All or nothing: one bad origin refuses the whole list.
@@ -339,7 +371,9 @@ def tenant_cors_set(*, slug: str, origins: list[str]) -> Tenant:
     if problems:
         raise InvalidInput(f"origins: {problems[0]}", fields={"origins": problems})
     unique = sorted({str(origin) for origin in cleaned})
-    Tenant.objects.filter(pk=tenant.pk).update(cors_origins=unique, updated_at=timezone.now())
+    with transaction.atomic(using=CONTROL_ALIAS):
+        Tenant.objects.filter(pk=tenant.pk).update(cors_origins=unique, updated_at=timezone.now())
+        audit_record(actor=actor, action="tenant.cors_set", target=tenant, params={"origins": unique})
     resolution.invalidate()
     tenant.refresh_from_db(using=CONTROL_ALIAS)
     return tenant

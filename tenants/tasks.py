@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from tenants import backups, datajobs, fanout, provisioning, retired, services
+from tenants import backups, datajobs, fanout, provisioning, retired, services, usage
 
 
 @shared_task(name="tenants.provision_tenant", acks_late=True)
@@ -55,3 +55,8 @@ def backups_sweep() -> int:
 @shared_task(name="tenants.data_jobs_watchdog")
 def data_jobs_watchdog() -> int:
     return datajobs.data_jobs_watchdog()
+
+
+@shared_task(name="tenants.usage_flush")
+def usage_flush() -> dict[str, int]:
+    return usage.usage_flush()

@@ -56,6 +56,8 @@ MIDDLEWARE = [
     "core.middleware.RequestIdMiddleware",
     "core.middleware.JsonErrorMiddleware",
     "tenants.middleware.TenantMiddleware",
+    # Inside the tenant: counts the request (and who made it) after the view ran (tenants.usage).
+    "tenants.usage.UsageMiddleware",
     # After the tenant is resolved: its origins come with it (tenants.cors).
     "corsheaders.middleware.CorsMiddleware",
     "routers.middleware.ReadYourWritesMiddleware",
@@ -273,7 +275,15 @@ BACKUP_SCRATCH_DIR = env.str("BACKUP_SCRATCH_DIR", default="")  # local dump fil
 # only for an idle source up to this size; anything else goes through pg_dump/pg_restore.
 CLONE_TEMPLATE_MAX_BYTES = env.int("CLONE_TEMPLATE_MAX_BYTES", default=64 * 1024 * 1024)
 TENANT_MAINTENANCE_RETRY_AFTER_SECONDS = env.int("TENANT_MAINTENANCE_RETRY_AFTER_SECONDS", default=30)
+# Usage metering (tenants.usage, docs/observability.md): counted in Redis per request, flushed by beat.
+USAGE_METERING_ENABLED = env.bool("USAGE_METERING_ENABLED", default=True)
+USAGE_REDIS_URL = env.str("USAGE_REDIS_URL", default="")  # empty: REDIS_URL
+USAGE_REDIS_TIMEOUT_SECONDS = env.float("USAGE_REDIS_TIMEOUT_SECONDS", default=0.25)
+USAGE_REDIS_RETRY_SECONDS = env.float("USAGE_REDIS_RETRY_SECONDS", default=5.0)  # pause after a Redis failure
+USAGE_KEY_TTL_SECONDS = env.int("USAGE_KEY_TTL_SECONDS", default=3 * 86400)  # unflushed counts expire after
+USAGE_FLUSH_SECONDS = env.float("USAGE_FLUSH_SECONDS", default=60.0)
 CELERY_BEAT_SCHEDULE = {
+    "usage-flush": {"task": "tenants.usage_flush", "schedule": USAGE_FLUSH_SECONDS},
     "provisioning-watchdog": {"task": "tenants.provisioning_watchdog", "schedule": 15.0},
     "retired-databases-sweep": {"task": "tenants.retired_databases_sweep", "schedule": 3600.0},
     "backups-schedule": {"task": "tenants.backups_schedule", "schedule": BACKUP_SCHEDULE_SECONDS},

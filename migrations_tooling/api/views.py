@@ -18,6 +18,7 @@ from core.pagination import filtered_page
 from migrations_tooling import runner, selectors, services
 from migrations_tooling.api import filters
 from migrations_tooling.models import MigrationRecord, MigrationRun
+from tenants import operations
 from tenants.api.permissions import IsPlatformAdmin
 from tenants.api.serializers import ErrorSerializer
 
@@ -104,7 +105,8 @@ class MigrationRunViewSet(ViewSet):
         data = RunRequestSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         run = services.migration_run_start(options=runner.RunOptions(**data.validated_data),
-                                           requested_by=request.user.get_username(), enqueue=True)
+                                           requested_by=request.user.get_username(), enqueue=True,
+                                           actor=operations.actor_of_request(request))
         return Response(RunSerializer(run).data, status=status.HTTP_202_ACCEPTED)
 
     @extend_schema(parameters=[RUN_ID], responses=RunSerializer)
@@ -121,7 +123,8 @@ class MigrationRunViewSet(ViewSet):
         data = ResumeRequestSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         run = services.migration_run_resume(run=self._run(pk), overrides=dict(data.validated_data),
-                                            requested_by=request.user.get_username(), enqueue=True)
+                                            requested_by=request.user.get_username(), enqueue=True,
+                                           actor=operations.actor_of_request(request))
         return Response(RunSerializer(run).data, status=status.HTTP_202_ACCEPTED)
 
     @extend_schema(responses=DriftSerializer)

@@ -87,7 +87,7 @@ class UserViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Creat
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         data = UserCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        user = services.user_create(**data.validated_data)
+        user = services.user_create(**data.validated_data, actor=request.user)
         return Response(UserSerializer(user).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=UserUpdateSerializer, responses={200: UserSerializer})
@@ -145,7 +145,7 @@ class ProjectViewSet(ModelViewSet, TenantViews):
             data = MemberSerializer(data=request.data)
             data.is_valid(raise_exception=True)
             services.membership_set(project=project, user_id=data.validated_data["user"],
-                                    role=data.validated_data["role"])
+                                    role=data.validated_data["role"], actor=request.user)
         rows = ProjectMembership.objects.filter(project=project).order_by("user_id").values("user", "role")
         return Response(list(rows))
 

@@ -12,7 +12,7 @@ from rest_framework.views import APIView
 
 from core.aliases import CONTROL_ALIAS
 from core.errors import ApiError
-from tenants import cors, selectors, services
+from tenants import cors, operations, selectors, services
 from tenants.api.permissions import IsPlatformAdmin
 from tenants.api.serializers import ErrorSerializer
 from tenants.models import Tenant
@@ -57,5 +57,6 @@ class TenantCorsOriginsView(APIView):
     def put(self, request: Request, slug: str) -> Response:
         data = CorsOriginsInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        tenant = services.tenant_cors_set(slug=slug, origins=data.validated_data["origins"])
+        tenant = services.tenant_cors_set(slug=slug, origins=data.validated_data["origins"],
+                                          actor=operations.actor_of_request(request))
         return Response(_body(tenant))

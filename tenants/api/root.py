@@ -16,6 +16,8 @@ ENDPOINTS = {
     "servers": "platform-servers",
     "migration_runs": "migration-run-list",
     "migration_drift": "migration-run-drift",
+    "audit": "platform-audit",
+    "usage": "platform-usage",
 }
 
 

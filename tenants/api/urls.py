@@ -7,9 +7,11 @@ from tenants.api.backups import (
     BackupRestoreView,
     TenantCloneView,
 )
+from tenants.api.audit import AuditListView
 from tenants.api.cors import TenantCorsOriginsView
 from tenants.api.move import JobDetailView, TenantJobListView, TenantMoveView
 from tenants.api.root import PlatformRootView
+from tenants.api.usage import FleetUsageView, TenantUsageView
 from tenants.api.views import PlatformTokenView, ServerListView, TenantViewSet
 
 router = SimpleRouter()
@@ -28,5 +30,8 @@ urlpatterns = [
     path("tenants/<str:slug>/backups/<int:backup_id>/restore/", BackupRestoreView.as_view(),
          name="platform-tenant-backup-restore"),
     path("tenants/<str:slug>/clone/", TenantCloneView.as_view(), name="platform-tenant-clone"),
+    path("tenants/<str:slug>/usage/", TenantUsageView.as_view(), name="platform-tenant-usage"),
+    path("usage/", FleetUsageView.as_view(), name="platform-usage"),
+    path("audit/", AuditListView.as_view(), name="platform-audit"),
     *router.urls,
 ]

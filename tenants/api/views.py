@@ -54,6 +54,9 @@ class PlatformTokenView(APIView):
         return Response({"token": token_issue(user=user, using=CONTROL_ALIAS).key})
 
 
+_actor = operations.actor_of_request  # who the audit log names for a platform action
+
+
 def _tenant_response(tenant: Tenant, status_code: int = 200, **extra: Any) -> Response:
     tenant = Tenant.objects.using(CONTROL_ALIAS).prefetch_related("domains").get(pk=tenant.pk)
     return Response({**TenantSerializer(tenant).data, **extra}, status=status_code)
@@ -88,7 +91,7 @@ class TenantViewSet(ViewSet):
     def create(self, request: Request) -> Response:
         serializer = TenantCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        tenant, generated = services.tenant_create(**serializer.validated_data)
+        tenant, generated = services.tenant_create(**serializer.validated_data, actor=_actor(request))
         extra = {"admin_password": generated} if generated else {}
         return _tenant_response(tenant, status.HTTP_202_ACCEPTED, **extra)
 
@@ -108,40 +111,41 @@ class TenantViewSet(ViewSet):
         if tenant is None:
             raise ApiError("Tenant not found.", code="not_found", status_code=404)
         changes = {"name": tenant.name, "plan": tenant.plan, **serializer.validated_data}
-        return _tenant_response(services.tenant_update(slug=slug, **changes))
+        return _tenant_response(services.tenant_update(slug=slug, **changes, actor=_actor(request)))
 
     @extend_schema(request=None, responses={202: TenantSerializer, **QUEUED_ERRORS})
     def destroy(self, request: Request, slug: str) -> Response:
-        tenant = services.tenant_delete(slug=slug, requested_by=operations.actor_of_request(request))
+        tenant = services.tenant_delete(slug=slug, actor=_actor(request))
         return _tenant_response(tenant, status.HTTP_202_ACCEPTED)
 
     @extend_schema(request=None, responses={200: TenantSerializer, 409: ErrorSerializer})
     @action(detail=True, methods=["post"])
     def suspend(self, request: Request, slug: str) -> Response:
-        return _tenant_response(services.tenant_suspend(slug=slug))
+        return _tenant_response(services.tenant_suspend(slug=slug, actor=_actor(request)))
 
     @extend_schema(request=None, responses={200: TenantSerializer, 409: ErrorSerializer})
     @action(detail=True, methods=["post"])
     def resume(self, request: Request, slug: str) -> Response:
-        return _tenant_response(services.tenant_resume(slug=slug))
+        return _tenant_response(services.tenant_resume(slug=slug, actor=_actor(request)))
 
     @extend_schema(request=None, responses={202: TenantSerializer, **QUEUED_ERRORS})
     @action(detail=True, methods=["post"])
     def retry(self, request: Request, slug: str) -> Response:
-        return _tenant_response(services.tenant_retry(slug=slug), status.HTTP_202_ACCEPTED)
+        return _tenant_response(services.tenant_retry(slug=slug, actor=_actor(request)), status.HTTP_202_ACCEPTED)
 
     @extend_schema(request=DomainSerializer, responses={201: TenantSerializer, 409: ErrorSerializer})
     @action(detail=True, methods=["post"])
     def domains(self, request: Request, slug: str) -> Response:
         serializer = DomainSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        row = services.domain_add(slug=slug, domain=serializer.validated_data["domain"])
+        row = services.domain_add(slug=slug, domain=serializer.validated_data["domain"],
+                                 actor=_actor(request))
         return _tenant_response(row.tenant, status.HTTP_201_CREATED)
 
     @extend_schema(request=None, responses={204: None})
     @action(detail=True, methods=["delete"], url_path="domains/(?P<domain>[^/]+)")
     def remove_domain(self, request: Request, slug: str, domain: str) -> Response:
-        services.domain_remove(slug=slug, domain=domain)
+        services.domain_remove(slug=slug, domain=domain, actor=_actor(request))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

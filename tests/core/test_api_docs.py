@@ -76,7 +76,7 @@ def test_the_platform_root_lists_endpoints_that_answer(control_db: None) -> None
     client = Client(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=admin).key}")
     links = client.get("/api/platform/").json()
     assert {"tenants", "servers", "migration_runs", "token", "docs"} <= set(links)
-    for name in ("tenants", "migration_runs", "docs"):
+    for name in ("tenants", "migration_runs", "docs", "audit", "usage"):
         assert client.get(links[name]).status_code == 200, name
     assert Client().get("/api/platform/").status_code == 200  # links only: no token needed
     assert Client(HTTP_AUTHORIZATION="Token nope").get("/api/platform/").status_code == 401

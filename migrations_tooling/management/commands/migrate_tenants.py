@@ -25,7 +25,7 @@ from migrations_tooling.plans import UNAPPLIED, project_loader
 from migrations_tooling.progress import ProgressBar
 from migrations_tooling.state import Target, TargetKind
 from migrations_tooling.version import code_version
-from tenants.operations import busy_tenants
+from tenants.operations import actor_of_cli, busy_tenants
 
 
 def _csv(value: str) -> list[str]:
@@ -132,14 +132,14 @@ class Command(BaseCommand):
 
     def _run_for(self, options: runner.RunOptions, opts: dict[str, Any]) -> MigrationRun:
         if opts["resume"] is None:
-            return services.migration_run_start(options=options, requested_by="cli")
+            return services.migration_run_start(options=options, requested_by="cli", actor=actor_of_cli())
         run = MigrationRun.objects.filter(pk=opts["resume"]).first()
         if run is None:
             raise CommandError(f"no migration run {opts['resume']}", returncode=ExitCode.USAGE)
         overrides = {"parallel": opts["parallel"], "allow_unsafe": opts["allow_unsafe"] or None,
                      "allow_unknown": opts["allow_unknown"] or None,
                      "continue_on_error": opts["continue_on_error"] or None}
-        return services.migration_run_resume(run=run, overrides=overrides, requested_by="cli")
+        return services.migration_run_resume(run=run, overrides=overrides, requested_by="cli", actor=actor_of_cli())
 
     def _print_sql(self, states: list[Any]) -> None:
         """Print each distinct pending list's SQL, generated on one database that has it."""

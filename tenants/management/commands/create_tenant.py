@@ -14,7 +14,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from core.aliases import CONTROL_ALIAS
 from core.errors import ApiError
-from tenants import provisioning, selectors, services
+from tenants import operations, provisioning, selectors, services
 from tenants.models import TenantStatus
 
 
@@ -36,7 +36,7 @@ class Command(BaseCommand):
             tenant, generated = services.tenant_create(
                 slug=opts["slug"], name=opts["name"] or opts["slug"], admin_email=opts["admin_email"],
                 admin_password=opts["admin_password"], server=opts["server"], plan=opts["plan"],
-                enqueue=opts["queue"])
+                enqueue=opts["queue"], actor=operations.actor_of_cli())
         except ApiError as exc:
             raise CommandError(f"{exc.code}: {exc.detail}") from exc
         self.stdout.write(f"tenant {tenant.slug} placed on server {tenant.server_id} as {tenant.database}")
