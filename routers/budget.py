@@ -184,6 +184,12 @@ def open_connections() -> int:
         return sum(1 for ref in _slots.values() if (w := ref()) is not None and w.connection is not None)
 
 
+def open_aliases() -> list[str]:
+    """Return the alias of every tenant connection of this process open right now (read-only)."""
+    with _cond:
+        return [alias for (_, alias), ref in _slots.items() if (w := ref()) is not None and w.connection is not None]
+
+
 def stats() -> dict[str, int]:
     with _cond:
         slots = len(_slots)
