@@ -29,3 +29,7 @@ _.drop_after
 _.actor_of_cli
 _.MAINTENANCE
 _.BACKUP
+# Metrics: collectors and the per-process gauge refresher are named by dotted path in
+# METRICS_COLLECTORS / METRICS_PROCESS_GAUGES (core/settings/base.py).
+_.CeleryQueueCollector, _.PoolerCollector, _.ReplicaCollector, _.FleetMigrationCollector
+_.ControlPlaneCollector, _.refresh_process_gauges

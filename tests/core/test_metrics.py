@@ -11,7 +11,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from core import metrics
 from core.celery import ping
-from tests.tenants.conftest import Api, platform, provision, run_django, wait_for  # noqa: F401 - the fixture
+from tests.tenants.conftest import Api, provision, run_django, wait_for
 
 FAMILIES = {
     "tessera_http_requests", "tessera_http_request_duration_seconds", "tessera_tenant_requests",
@@ -49,8 +49,8 @@ def fresh_scrapes(settings: pytest.FixtureRequest) -> None:
     settings.METRICS_CACHE_SECONDS = 0  # type: ignore[attr-defined]  # every scrape reads the control plane again
 
 
-def test_metrics_shows_every_family_after_platform_tenant_job_and_task_traffic(
-        platform: Api, fresh_scrapes: None) -> None:
+@pytest.mark.usefixtures("fresh_scrapes")
+def test_metrics_shows_every_family_after_platform_tenant_job_and_task_traffic(platform: Api) -> None:
     tenant = provision("p-metrics", server="a")  # a finished provisioning job, on the server with a replica
     token = platform.tenant_token(tenant.slug, "owner@p-metrics.test", "owner-pass-1")
     assert platform.get("/api/platform/tenants/").status_code == 200
