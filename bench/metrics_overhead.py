@@ -51,12 +51,26 @@ def case(client: object, path: str) -> Callable[[], object]:
     return call
 
 
+def counted_requests(directory: str) -> dict[str, float]:
+    """Return route -> requests counted in `directory`: proof the "on" handler recorded, the "off" one not."""
+    from prometheus_client import CollectorRegistry, multiprocess
+
+    registry = CollectorRegistry()
+    multiprocess.MultiProcessCollector(registry, path=directory)
+    counted: dict[str, float] = {}
+    for family in registry.collect():
+        for sample in family.samples:
+            if sample.name == "tessera_http_requests_total":
+                counted[sample.labels["route"]] = counted.get(sample.labels["route"], 0) + sample.value
+    return counted
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true", help="tiny sizes, for smoke tests")
     args = parser.parse_args()
     calls, rounds = (QUICK_CALLS, QUICK_ROUNDS) if args.quick else (CALLS, ROUNDS)
-    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="tessera-bench-metrics-")
+    directory = os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="tessera-bench-metrics-")
     setup_django("bench.settings")
     logging.getLogger("django.request").setLevel(logging.ERROR)  # one "Not Found" line per 404 otherwise
     both = clients()
@@ -70,7 +84,10 @@ def main() -> None:
             for label, r in results.items()]
     print_table("Metrics cost per request (median µs per request, in-process WSGI, lower is better)", rows,
                 ("request", "metrics off", "metrics on", "cost", "on / off"))
-    path = write_result("metrics_overhead", {"calls_per_round": calls, "rounds": rounds, "results": results})
+    counted = counted_requests(directory)
+    print(f"\nrequests counted (metrics on only): {counted}")
+    path = write_result("metrics_overhead", {"calls_per_round": calls, "rounds": rounds, "results": results,
+                                             "counted": counted})
     print(f"\nwritten {path}")
 
 
