@@ -18,6 +18,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterable
+from typing import Any
 
 from prometheus_client import Counter, Gauge, Histogram
 
@@ -45,6 +46,18 @@ BREAKER = Gauge("tessera_replica_breaker_open", "1 while a process keeps a faile
 
 _drops = 0
 _drops_lock = threading.Lock()
+# (family, label values) -> child: `labels()` validates and locks on every call, about half
+# the cost of a sample. Label values are bounded (docs/observability.md), so is this table.
+_children: dict[tuple[int, tuple[str, ...]], Any] = {}
+
+
+def child(family: Counter | Gauge | Histogram, *labels: str) -> Any:
+    """Return `family.labels(*labels)`, created once per process."""
+    key = (id(family), labels)
+    found = _children.get(key)
+    if found is None:
+        found = _children[key] = family.labels(*labels)
+    return found
 
 
 def record(write: Callable[[], object]) -> None:

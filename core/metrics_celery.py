@@ -27,7 +27,7 @@ def _count(sender: Any, outcome: str) -> None:
     from core import metrics
 
     name = str(getattr(sender, "name", None) or "unknown")
-    metrics.record(lambda: metrics.TASKS.labels(name, outcome).inc())
+    metrics.record(lambda: metrics.child(metrics.TASKS, name, outcome).inc())
     throttle, refreshers = _gauges()
     metrics.refresh_gauges(refreshers, throttle)
 

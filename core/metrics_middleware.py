@@ -41,10 +41,10 @@ class MetricsMiddleware:
         tenant = getattr(request, "tenant", None)
         labels = (plane_of(request, tenant is not None), route_of(request), method_of(request),
                   metrics.status_class(status))
-        metrics.REQUESTS.labels(*labels).inc()
-        metrics.LATENCY.labels(*labels).observe(elapsed)
+        metrics.child(metrics.REQUESTS, *labels).inc()
+        metrics.child(metrics.LATENCY, *labels).observe(elapsed)
         if tenant is not None:
-            metrics.TENANT_REQUESTS.labels(self.top.label(tenant.slug)).inc()
+            metrics.child(metrics.TENANT_REQUESTS, self.top.label(tenant.slug)).inc()
 
 
 def plane_of(request: HttpRequest, has_tenant: bool) -> str:

@@ -34,7 +34,7 @@ class TenantRouter:
 
     def db_for_read(self, model: type[models.Model], **hints: Any) -> str:
         alias = self._read_alias(model, hints)
-        metrics.record(lambda: metrics.ROUTING.labels(*read_decision(alias)).inc())
+        metrics.record(lambda: metrics.child(metrics.ROUTING, *read_decision(alias)).inc())
         return alias
 
     def _read_alias(self, model: type[models.Model], hints: dict[str, Any]) -> str:
