@@ -184,3 +184,29 @@ def test_a_failing_write_is_dropped_and_counted() -> None:
 
     metrics.record(fails)
     assert metrics.dropped() == before + 1
+
+
+def test_a_pooler_and_replica_that_do_not_answer_are_reported_down_and_the_scrape_still_succeeds(
+        control_db: None, settings: pytest.FixtureRequest) -> None:
+    from tests.conftest import free_port
+
+    dead = free_port()
+    settings.METRICS_CACHE_SECONDS = 0  # type: ignore[attr-defined]
+    settings.TENANT_DB_SERVERS += (  # type: ignore[attr-defined]
+        f";gone=postgres://tessera:tessera@127.0.0.1:{dead},replicas=127.0.0.1:{dead},pooler=127.0.0.1:{dead}")
+    families = scrape()
+    assert value(families, "tessera_pooler_up", server="gone", pooler="primary") == 0
+    assert value(families, "tessera_replica_up", server="gone", replica="0") == 0
+    assert value(families, "tessera_pooler_up", server="a", pooler="primary") == 1  # the others still answer
+
+
+def test_task_failures_and_retries_are_counted_by_task_name(control_db: None) -> None:
+    from celery import signals
+
+    before = scrape()
+    signals.task_failure.send(sender=ping, task_id="t1", exception=RuntimeError("boom"))
+    signals.task_retry.send(sender=ping, request=None, reason="later")
+    after = scrape()
+    for outcome in ("failure", "retry"):
+        assert value(after, "tessera_celery_tasks_total", task="core.ping", outcome=outcome) == \
+            value(before, "tessera_celery_tasks_total", task="core.ping", outcome=outcome) + 1
