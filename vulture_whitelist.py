@@ -37,3 +37,7 @@ _.date_hierarchy
 _.since
 # Called by migrations (tenants 0007, projects 0006), which vulture does not read.
 _.append_only
+# Metrics: collectors and the per-process gauge refresher are named by dotted path in
+# METRICS_COLLECTORS / METRICS_PROCESS_GAUGES (core/settings/base.py).
+_.CeleryQueueCollector, _.PoolerCollector, _.ReplicaCollector, _.FleetMigrationCollector
+_.ControlPlaneCollector, _.refresh_process_gauges

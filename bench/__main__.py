@@ -36,6 +36,7 @@ BENCHMARKS: dict[str, list[str]] = {
     "move": ["--quick"],
     "backup": ["--quick"],
     "audit_usage": ["--quick"],
+    "metrics_overhead": ["--quick"],
 }
 
 

@@ -1,3 +1,6 @@
+import contextlib
+import os
+
 from django.apps import AppConfig
 from django.core.signals import request_finished
 
@@ -15,3 +18,12 @@ class CoreConfig(AppConfig):
 
     def ready(self) -> None:
         request_finished.connect(_clear_request_id, dispatch_uid="tessera.clear_request_id")
+        _ensure_metrics_dir()
+
+
+def _ensure_metrics_dir() -> None:
+    """Create the metrics directory if missing (manage.py, tests); a failure only drops samples."""
+    from django.conf import settings
+
+    with contextlib.suppress(OSError):
+        os.makedirs(settings.METRICS_DIR, exist_ok=True)

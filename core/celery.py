@@ -6,11 +6,14 @@ import os
 
 from celery import Celery
 
+from core import metrics_celery
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "core.settings.local")
 
 app = Celery("tessera")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+metrics_celery.connect()  # task outcomes in /metrics
 
 
 @app.task(name="core.ping")

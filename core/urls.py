@@ -4,11 +4,12 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularJSONAPIView, SpectacularRedocView, SpectacularSwaggerView
 
-from core import health
+from core import health, metrics_views
 
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
+    path("metrics", metrics_views.metrics_view, name="metrics"),
     path("admin/", admin.site.urls),
     path("api/platform/", include("tenants.api.urls")),
     path("api/platform/", include("migrations_tooling.api.urls")),

@@ -233,6 +233,12 @@ def open_connections() -> int:
     return _budget().open_connections()
 
 
+def open_aliases() -> list[str]:
+    """Return the alias of every tenant connection of this process open right now (read-only)."""
+    with _cond:
+        return [alias for (_, alias), ref in _slots.items() if (w := ref()) is not None and w.connection is not None]
+
+
 def stats() -> dict[str, int]:
     """Return the budget's figures (read-only)."""
     return _budget().stats()

@@ -16,8 +16,9 @@ from typing import Any
 from django.core.exceptions import ImproperlyConfigured
 from django.db import models
 
+from core import metrics
 from core.dbservers import configured_servers
-from routers import consistency
+from routers import consistency, registry
 from routers.context import current_tenant_or_none
 from routers.exceptions import TenantContextMissing
 from routers.planes import Plane, plane_of, primary_read_apps
@@ -34,6 +35,11 @@ class TenantRouter:
     """Route every query to the right plane, tenant and server role."""
 
     def db_for_read(self, model: type[models.Model], **hints: Any) -> str:
+        alias = self._read_alias(model, hints)
+        metrics.record(lambda: metrics.child(metrics.ROUTING, *read_decision(alias)).inc())
+        return alias
+
+    def _read_alias(self, model: type[models.Model], hints: dict[str, Any]) -> str:
         spec = self._tenant_for(model, hints)
         primary_only = model._meta.app_label in primary_read_apps()
         if spec is None:
@@ -90,6 +96,22 @@ def _refuse_foreign_instance(spec: TenantSpec, instance: models.Model | None) ->
         raise TenantContextMissing(
             f"{type(instance).__name__} from tenant {slug_of(db)!r} used in tenant {spec.slug!r}"
         )
+
+
+def read_decision(alias: str) -> tuple[str, str]:
+    """Return (plane, decision) of a read sent to `alias`: "replica", "primary" or "pinned".
+
+    "pinned": a primary serves the read while read-your-writes holds this unit of
+    work to it (it wrote, may write, or its client's read-after position applies).
+    """
+    if alias == CONTROL_REPLICA:
+        return "control", "replica"
+    info = registry.alias_info(alias)
+    if info is not None and info.replica_index is not None:
+        return "tenant", "replica"
+    plane, server = ("tenant", info.server) if info is not None else ("control", CONTROL_SERVER)
+    pinned = consistency.wrote(alias) or consistency.required_lsn(server) > 0
+    return plane, "pinned" if pinned else "primary"
 
 
 def control_read_alias() -> str:

@@ -7,6 +7,7 @@ environment-specific modules (local, test, production) only override.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +55,7 @@ MIDDLEWARE = [
     # First: a plain-http request is redirected before any tenant is resolved.
     "django.middleware.security.SecurityMiddleware",
     "core.middleware.RequestIdMiddleware",
+    "core.metrics_middleware.MetricsMiddleware",  # counts every answer, errors included
     "core.middleware.JsonErrorMiddleware",
     "tenants.middleware.TenantMiddleware",
     # Inside the tenant: counts the request (and who made it) after the view ran (tenants.usage).
@@ -75,7 +77,7 @@ MIDDLEWARE = [
 # test, benchmarks) apply PLAIN_HTTP on top.
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
 # Load balancers probe health over plain http inside the network.
-SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31_536_000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
 SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=True)
@@ -292,6 +294,27 @@ CELERY_BEAT_SCHEDULE = {
     "export-watchdog": {"task": "tenants.tenant_fanout", "schedule": EXPORT_WATCHDOG_SECONDS,
                         "args": ["projects.export_watchdog"]},
 }
+
+# --- Metrics (docs/observability.md) ------------------------------------------------
+# Every web and Celery process writes its samples under one directory. prometheus_client
+# picks multiprocess mode when it is first imported, from the environment: exported here,
+# before anything imports it (environment-specific settings may export another directory).
+METRICS_DIR_FROM_ENV = env.str("PROMETHEUS_MULTIPROC_DIR", default="")
+METRICS_DIR = METRICS_DIR_FROM_ENV or str(BASE_DIR / ".local" / "metrics")
+os.environ["PROMETHEUS_MULTIPROC_DIR"] = METRICS_DIR
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")  # bearer token for non-loopback scrapers; empty: loopback only
+METRICS_TENANT_TOP_N = env.int("METRICS_TENANT_TOP_N", default=20)  # tenants with their own series; 0: none
+METRICS_CACHE_SECONDS = env.float("METRICS_CACHE_SECONDS", default=5.0)  # scrape-time collectors' cache
+# Read at scrape (core.metrics_collect); each layer contributes its own.
+METRICS_COLLECTORS = [
+    "core.metrics_collect.CeleryQueueCollector",
+    "core.metrics_databases.PoolerCollector",
+    "core.metrics_databases.ReplicaCollector",
+    "tenants.metrics.ControlPlaneCollector",
+    "migrations_tooling.metrics.FleetMigrationCollector",
+]
+# Called at most once a second per process, after a request or a task.
+METRICS_PROCESS_GAUGES = ["tenants.metrics.refresh_process_gauges"]
 
 # --- Auth, i18n, static --------------------------------------------------------
 # Argon2id first (core/hashers.py: parameters sized for small hosts); PBKDF2 hashes

@@ -5,8 +5,11 @@ and tenant databases with the `tt_` prefix, so a run never touches the demo
 platform served by `make run`.
 """
 
+import os
+import tempfile
+
 from .base import *  # noqa: F403
-from .base import DATABASE_PLANES, DATABASES, INSTALLED_APPS, LOGGING, PLAIN_HTTP, env
+from .base import DATABASE_PLANES, DATABASES, INSTALLED_APPS, LOGGING, METRICS_DIR_FROM_ENV, PLAIN_HTTP, env
 
 globals().update(PLAIN_HTTP)  # the test client and live servers speak plain http
 
@@ -26,6 +29,9 @@ for _alias in ("default", "default_replica"):
 TENANT_DB_NAME_PREFIX = env.str("TENANT_DB_NAME_PREFIX", default="tt_")
 TENANT_TEMPLATE_DB = env.str("TENANT_TEMPLATE_DB", default="tessera_test_template")
 CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_QUEUE", default="tessera-test")
+# A fresh metrics directory per run; processes the suite starts inherit it through the environment.
+METRICS_DIR = METRICS_DIR_FROM_ENV or tempfile.mkdtemp(prefix="tessera-test-metrics-")
+os.environ["PROMETHEUS_MULTIPROC_DIR"] = METRICS_DIR
 LOGGING["root"]["level"] = env.str("LOG_LEVEL", default="WARNING")
 
 # A tenant-plane app whose migration set tests switch with MIGRATION_MODULES.

@@ -9,6 +9,7 @@ server in the background; ``stop-app`` stops only those.
 from __future__ import annotations
 
 import argparse
+import shutil
 import sys
 import time
 
@@ -58,7 +59,13 @@ def write_env_file() -> None:
 
 
 def serve(settings: str) -> None:
-    env = {"DJANGO_SETTINGS_MODULE": settings}
+    # One metrics directory for the web workers and the Celery worker, emptied at each start.
+    metrics_dir = config.LOCAL_DIR / "metrics"
+    for name in daemons.APP_PROCESSES:
+        daemons.app_stop(name)
+    shutil.rmtree(metrics_dir, ignore_errors=True)
+    metrics_dir.mkdir(parents=True)
+    env = {"DJANGO_SETTINGS_MODULE": settings, "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir)}
     for name in daemons.APP_PROCESSES:
         pid = daemons.app_start(name, env)
         print(f"  started {name} (pid {pid}), log: {config.LOG_DIR / (name + '.log')}")
