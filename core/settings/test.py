@@ -27,6 +27,9 @@ TENANT_DB_NAME_PREFIX = env.str("TENANT_DB_NAME_PREFIX", default="tt_")
 TENANT_TEMPLATE_DB = env.str("TENANT_TEMPLATE_DB", default="tessera_test_template")
 CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_QUEUE", default="tessera-test")
 LOGGING["root"]["level"] = env.str("LOG_LEVEL", default="WARNING")
+# The local poolers' include files are shared with `make run`: only the tests of plan limits
+# let the app rewrite them (tests/tenants/test_limits.py), the rest of the suite leaves them be.
+PGBOUNCER_DATABASES_FILES: dict[str, str] = {}
 
 # A tenant-plane app whose migration set tests switch with MIGRATION_MODULES.
 INSTALLED_APPS = [*INSTALLED_APPS, "tests.fleetapp"]

@@ -8,6 +8,7 @@ the defaults in ``core/settings/base.py`` and ``docs/configuration.md``.
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -81,4 +82,14 @@ def service_env() -> dict[str, str]:
         "TENANT_DB_SERVERS": server_spec(),
         "REDIS_URL": f"redis://127.0.0.1:{REDIS_PORT}/0",
         "CELERY_BROKER_URL": f"redis://127.0.0.1:{REDIS_PORT}/1",
+        # The app rewrites each pooler's [databases] include (pool sizes by plan) and RELOADs it.
+        "PGBOUNCER_DATABASES_FILES": json.dumps(pooler_include_files()),
+        "PGBOUNCER_ADMIN_USER": SUPERUSER,
+        "PGBOUNCER_ADMIN_PASSWORD": SUPERUSER,
     }
+
+
+def pooler_include_files() -> dict[str, str]:
+    """Map each pooler, named as `manage.py pgbouncer_config` names it, to its include file."""
+    names = {PG_A.name: "a", PG_A_REPLICA.name: "a-replica0", PG_B.name: "b"}
+    return {names[i.name]: str(LOCAL_DIR / "pgbouncer" / i.name / "databases.ini") for i in PG_INSTANCES}
