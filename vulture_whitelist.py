@@ -29,3 +29,6 @@ _.drop_after
 _.actor_of_cli
 _.MAINTENANCE
 _.BACKUP
+# Plan limits read by name (getattr) in the throttles and the quota checks (core.plans).
+_.user_rate
+_.max_users

@@ -14,8 +14,8 @@ from typing import Any
 
 from django.db import connections
 
-from core.locks import LockPurpose, lock_key
 from core.errors import ApiError
+from core.locks import LockPurpose, lock_key
 from core.plans import DEFAULT_PLAN, QUOTAS, PlanLimits, plan_limits
 from routers import current_alias, current_tenant
 

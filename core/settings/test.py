@@ -29,7 +29,7 @@ CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_QUEUE", default="tessera-test")
 LOGGING["root"]["level"] = env.str("LOG_LEVEL", default="WARNING")
 # The local poolers' include files are shared with `make run`: only the tests of plan limits
 # let the app rewrite them (tests/tenants/test_limits.py), the rest of the suite leaves them be.
-PGBOUNCER_DATABASES_FILES: dict[str, str] = {}
+PGBOUNCER_DATABASES_FILES = {}
 
 # A tenant-plane app whose migration set tests switch with MIGRATION_MODULES.
 INSTALLED_APPS = [*INSTALLED_APPS, "tests.fleetapp"]

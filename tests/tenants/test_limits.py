@@ -105,7 +105,7 @@ def _sleep_loop(spec: object, stop: threading.Event, errors: list[BaseException]
             try:
                 with connections[spec.alias].cursor() as cursor:  # type: ignore[attr-defined]
                     cursor.execute("SELECT pg_sleep(0.2)")
-            except Exception as exc:  # noqa: BLE001 - collected and asserted on below
+            except Exception as exc:
                 errors.append(exc)
                 return
 

@@ -8,7 +8,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandParser
 
 from core.dbservers import configured_servers
-from tenants.pooler import databases_section, poolers, pooler_reload
+from tenants.pooler import databases_section, pooler_reload, poolers
 
 
 class Command(BaseCommand):
