@@ -16,6 +16,7 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+import psycopg2
 from django.conf import settings
 
 from core.dbservers import Endpoint, ServerConfig, configured_servers
@@ -72,16 +73,27 @@ def pooler_config_refresh(*, server: str) -> int:
     """Rewrite and reload the managed include file of each of `server`'s poolers; return how many.
 
     A pooler whose file is not in `PGBOUNCER_DATABASES_FILES` is left to its
-    operator (`manage.py pgbouncer_config`).
+    operator (`manage.py pgbouncer_config`). A pooler that cannot be written
+    or reloaded (it is down) is logged and skipped rather than failing the
+    provisioning or plan change that asked: the next refresh writes the whole
+    file again, and meanwhile the database's CONNECTION LIMIT still holds.
     """
     files: dict[str, str] = settings.PGBOUNCER_DATABASES_FILES
     refreshed = 0
     for name, target, pooler in poolers(server):
         if name not in files:
             continue
-        write_atomically(Path(files[name]), databases_section(server, target, name))
-        if pooler is not None:
-            pooler_reload(configured_servers()[server], pooler, user=settings.PGBOUNCER_ADMIN_USER,
-                          password=settings.PGBOUNCER_ADMIN_PASSWORD)
+        try:
+            _refresh_one(server, Path(files[name]), databases_section(server, target, name), pooler)
+        except (OSError, psycopg2.Error) as exc:
+            logger.warning("pooler %s not refreshed: %s", name, str(exc).strip()[:200])
+            continue
         refreshed += 1
     return refreshed
+
+
+def _refresh_one(server: str, path: Path, text: str, pooler: Endpoint | None) -> None:
+    write_atomically(path, text)
+    if pooler is not None:
+        pooler_reload(configured_servers()[server], pooler, user=settings.PGBOUNCER_ADMIN_USER,
+                      password=settings.PGBOUNCER_ADMIN_PASSWORD)

@@ -76,12 +76,12 @@ def test_the_platform_ceiling_still_caps_a_generous_plan(product: dict[str, Tena
 def test_a_statement_past_the_plans_timeout_answers_504_statement_timeout(control_db: None) -> None:
     services.servers_sync()
     with override_settings(TENANT_PLANS=plans(statement_timeout_ms=200)):
-        provision("lim-slow")  # the plan's timeout is set on its database
+        provision("p-lim-slow")  # the plan's timeout is set on its database
     client = Api(Client())
-    quick = client.get("/api/test/sleep/?seconds=0", tenant="lim-slow")
+    quick = client.get("/api/test/sleep/?seconds=0", tenant="p-lim-slow")
     assert quick.status_code == 200
-    response = client.get("/api/test/sleep/?seconds=30", tenant="lim-slow")
+    response = client.get("/api/test/sleep/?seconds=30", tenant="p-lim-slow")
     assert response.status_code == 504, response.content
     assert response.json() == {"code": "statement_timeout", "limit": "statement_timeout_ms",
                                "detail": response.json()["detail"]}
-    assert client.get("/api/test/sleep/?seconds=0", tenant="lim-slow").status_code == 200  # the connection recovers
+    assert client.get("/api/test/sleep/?seconds=0", tenant="p-lim-slow").status_code == 200  # the connection recovers

@@ -61,7 +61,7 @@ def backends(server: str, database: str) -> int:
 
 def test_provisioning_applies_the_plan_to_the_database_and_the_pooler(servers: None,
                                                                       managed_poolers: dict[str, str]) -> None:
-    tenant = provision("lim-pro", plan="pro")
+    tenant = provision("p-lim-pro", plan="pro")
     limit, config = database_limits("b", tenant.database)
     assert limit == plan_limits("pro").connections + 5 == limits.connection_limit("pro")
     assert f"statement_timeout={plan_limits('pro').statement_timeout_ms}" in config
@@ -72,26 +72,26 @@ def test_provisioning_applies_the_plan_to_the_database_and_the_pooler(servers: N
 
 
 def test_a_plan_change_applies_its_limits_at_once(platform: Api, managed_poolers: dict[str, str]) -> None:
-    tenant = provision("lim-up")
+    tenant = provision("p-lim-up")
     assert database_limits("b", tenant.database)[0] == limits.connection_limit("free")
-    assert resolution.lookup("lim-up").spec.plan == "free"  # type: ignore[union-attr]
-    response = platform.client.patch("/api/platform/tenants/lim-up/", {"plan": "enterprise"},
+    assert resolution.lookup("p-lim-up").spec.plan == "free"  # type: ignore[union-attr]
+    response = platform.client.patch("/api/platform/tenants/p-lim-up/", {"plan": "enterprise"},
                                      content_type="application/json", HTTP_AUTHORIZATION=f"Token {platform.token}")
     assert response.status_code == 200, response.content
     limit, config = database_limits("b", tenant.database)
     assert limit == plan_limits("enterprise").connections + 5
     assert f"statement_timeout={plan_limits('enterprise').statement_timeout_ms}" in config
     assert f"dbname={tenant.database} pool_size=10 max_db_connections=10" in Path(managed_poolers["b"]).read_text()
-    assert resolution.lookup("lim-up").spec.plan == "enterprise"  # type: ignore[union-attr]
+    assert resolution.lookup("p-lim-up").spec.plan == "enterprise"  # type: ignore[union-attr]
     assert Tenant.objects.get(pk=tenant.pk).plan == "enterprise"
 
 
 def test_a_plan_change_of_a_tenant_still_provisioning_waits_for_its_database(servers: None) -> None:
     from tenants import services
 
-    tenant, _ = services.tenant_create(slug="lim-early", name="Early", admin_email="o@lim-early.test",
+    tenant, _ = services.tenant_create(slug="p-lim-early", name="Early", admin_email="o@p-lim-early.test",
                                        admin_password="owner-pass-1", server="b", enqueue=False)
-    services.tenant_update(slug="lim-early", name="Early", plan="pro")  # no database yet: nothing to alter
+    services.tenant_update(slug="p-lim-early", name="Early", plan="pro")  # no database yet: nothing to alter
     job = selectors.latest_job(tenant=tenant)
     from tenants import provisioning
 
@@ -111,11 +111,11 @@ def _sleep_loop(spec: object, stop: threading.Event, errors: list[BaseException]
 
 
 def test_a_noisy_tenant_cannot_take_more_than_its_connections(servers: None, managed_poolers: dict[str, str]) -> None:
-    noisy = provision("lim-noisy")
-    provision("lim-quiet")
+    noisy = provision("p-lim-noisy")
+    provision("p-lim-quiet")
     spec = selectors.tenant_spec(noisy)
     api = Api(Client())
-    token = api.tenant_token("lim-quiet", "owner@lim-quiet.test", "owner-pass-1")
+    token = api.tenant_token("p-lim-quiet", "owner@p-lim-quiet.test", "owner-pass-1")
     stop, errors = threading.Event(), []  # type: ignore[var-annotated]
     threads = [Background(lambda: _sleep_loop(spec, stop, errors)) for _ in range(8)]
     for thread in threads:
@@ -125,7 +125,7 @@ def test_a_noisy_tenant_cannot_take_more_than_its_connections(servers: None, man
         wait_for(lambda: backends("b", noisy.database) >= pool, 60, "the noisy tenant fills its pool")
         seen = [backends("b", noisy.database) for _ in range(10)]
         for _ in range(10):  # the other tenant on the server keeps answering meanwhile
-            response = api.get("/api/me/", tenant="lim-quiet", token=token)
+            response = api.get("/api/me/", tenant="p-lim-quiet", token=token)
             assert response.status_code == 200, response.content
             seen.append(backends("b", noisy.database))
         assert max(seen) <= pool
@@ -137,7 +137,7 @@ def test_a_noisy_tenant_cannot_take_more_than_its_connections(servers: None, man
 
 
 def test_direct_connections_beyond_the_connection_limit_are_refused(servers: None) -> None:
-    noisy = provision("lim-direct")
+    noisy = provision("p-lim-direct")
     server, opened, refused = configured_servers()["b"], [], []
     try:
         for _ in range(limits.connection_limit("free") + 3):
@@ -151,3 +151,11 @@ def test_direct_connections_beyond_the_connection_limit_are_refused(servers: Non
     finally:
         for conn in opened:
             conn.close()
+
+
+def test_a_pooler_that_cannot_be_refreshed_does_not_fail_provisioning(servers: None, tmp_path: Path) -> None:
+    with override_settings(PGBOUNCER_DATABASES_FILES={"b": str(tmp_path / "missing" / "b.ini")}):
+        tenant = provision("p-lim-nopool")  # the include file's directory does not exist
+        assert pooler.pooler_config_refresh(server="b") == 0
+    assert tenant.status == "active"
+    assert database_limits("b", tenant.database)[0] == limits.connection_limit("free")  # the backstop holds
