@@ -41,3 +41,6 @@ _.append_only
 # METRICS_COLLECTORS / METRICS_PROCESS_GAUGES (core/settings/base.py).
 _.CeleryQueueCollector, _.PoolerCollector, _.ReplicaCollector, _.FleetMigrationCollector
 _.ControlPlaneCollector, _.refresh_process_gauges
+# Plan limits read by name (getattr) in the throttles and the quota checks (core.plans).
+_.user_rate
+_.max_users

@@ -37,6 +37,7 @@ BENCHMARKS: dict[str, list[str]] = {
     "backup": ["--quick"],
     "audit_usage": ["--quick"],
     "metrics_overhead": ["--quick"],
+    "noisy_neighbour": ["--quick"],
 }
 
 

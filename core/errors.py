@@ -57,6 +57,8 @@ DATABASE_RETRY_AFTER_SECONDS = 5
 # SQLSTATE classes of a database that is not there: connection exceptions (08),
 # shutdown or crash (57P), out of connections or memory (53). No SQLSTATE: the socket died.
 UNAVAILABLE_SQLSTATES = ("08", "57P", "53")
+# A statement cancelled by `statement_timeout` (the tenant plan's limit) or by an operator.
+QUERY_CANCELED_SQLSTATE = "57014"
 
 
 def json_error(status: int, code: str, detail: str, **extra: Any) -> JsonResponse:
@@ -71,6 +73,12 @@ def database_unavailable(exc: BaseException | None) -> bool:
     return pgcode is None or pgcode.startswith(UNAVAILABLE_SQLSTATES)
 
 
+def statement_timed_out(exc: BaseException | None) -> bool:
+    """Return True when `exc` is a statement PostgreSQL cancelled (its time limit ran out)."""
+    return (isinstance(exc, OperationalError)
+            and getattr(exc.__cause__, "pgcode", None) == QUERY_CANCELED_SQLSTATE)
+
+
 def known_error_response(exc: BaseException | None) -> JsonResponse | None:
     """Render the exceptions that have a contract answer outside DRF; None for a real bug."""
     if isinstance(exc, ApiError):
@@ -80,6 +88,10 @@ def known_error_response(exc: BaseException | None) -> JsonResponse | None:
         return response
     if isinstance(exc, RequestDataTooBig):
         return json_error(413, "request_too_large", "The request body is larger than this API accepts.")
+    if statement_timed_out(exc):
+        logger.warning("statement cancelled: %s", str(exc).strip()[:200])
+        return json_error(504, "statement_timeout", "The request ran longer than the tenant's plan allows a "
+                          "database statement to run.", limit="statement_timeout_ms")
     if database_unavailable(exc):
         logger.warning("database unavailable: %s", str(exc).strip()[:200])
         response = json_error(503, "database_unavailable", "A database is unavailable; try again soon.")

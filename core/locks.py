@@ -22,6 +22,7 @@ class LockPurpose(IntEnum):
     FLEET_RUN = 0x7E52  # control database; n = 0: one migrate_tenants run at a time
     TEMPLATE_REBUILD = 0x7E53  # a server's maintenance database; n = 0: one template rebuild at a time
     TENANT_MIGRATION = 0x7E54  # each tenant (or template) database; n = 0: one migration at a time
+    TENANT_QUOTA = 0x7E55  # each tenant database; n = the quota: one count-then-create at a time
 
 
 def lock_key(purpose: LockPurpose, n: int = 0) -> tuple[int, int]:

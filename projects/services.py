@@ -22,7 +22,7 @@ from rest_framework.authtoken.models import Token
 from core.errors import ApiError, Conflict
 from core.metering import usage_note
 from core.queue import QueueUnavailable, enqueue_or_fail
-from projects import selectors
+from projects import limits, selectors
 from projects.models import Comment, Export, ExportStatus, Project, ProjectMembership, Role, Task
 from projects.security import SecurityKind, security_event_record
 from routers import tenant_atomic, tenant_on_commit
@@ -41,6 +41,7 @@ def user_create(*, username: str, password: str, email: str = "", is_admin: bool
     # The unique index decides, not a prior SELECT: that would let a concurrent twin through.
     try:
         with tenant_atomic():
+            limits.quota_check("max_users", get_user_model().objects.filter(is_active=True).count)
             user = get_user_model().objects.create_user(
                 username=username, password=password, email=email, is_staff=is_admin,
                 first_name=first_name, last_name=last_name)
@@ -58,10 +59,13 @@ def user_update(*, user: Any, actor: Any, is_admin: bool | None = None, is_activ
         field = "is_admin" if is_admin is False else "is_active"
         raise ApiError("Admins cannot demote or deactivate themselves.", code="validation_error",
                        fields={field: ["Ask another admin to do this."]})
+    reactivating = bool(is_active) and not user.is_active
     changes = {**fields, **_given(is_staff=is_admin, is_active=is_active)}
     for name, value in changes.items():
         setattr(user, name, value)
     with tenant_atomic():
+        if reactivating:  # an active user again counts against the plan's users
+            limits.quota_check("max_users", get_user_model().objects.filter(is_active=True).count)
         if changes:
             user.save(update_fields=list(changes))
         if is_active is False:
@@ -81,6 +85,7 @@ def project_create(*, creator: Any, name: str, key: str, description: str = "") 
     """Create a project; its creator becomes its admin."""
     try:
         with tenant_atomic():
+            limits.quota_check("max_projects", Project.objects.count)
             project = Project.objects.create(name=name, key=key, description=description)
             ProjectMembership.objects.create(project=project, user=creator, role=Role.ADMIN)
     except IntegrityError:
@@ -163,6 +168,7 @@ def export_request(*, user: Any, filters: dict[str, Any]) -> Export:
     def forget() -> None:
         Export.objects.filter(pk=export.pk).delete()
 
+    limits.export_size_check(selectors.tasks_for_export(user=user, filters=filters).count())
     with tenant_atomic():
         export = Export.objects.create(requested_by=user, filters=filters)
         tenant_on_commit(lambda: enqueue_or_fail(run_export, export.pk, undo=forget))
@@ -192,6 +198,7 @@ def export_run(*, export_id: int) -> Export:
 def _export_csv(export: Export) -> tuple[str, int]:
     tasks = selectors.tasks_for_export(user=export.requested_by, filters=export.filters)
     total = tasks.count()
+    limits.export_size_check(total)  # the tasks may have grown since the request
     Export.objects.filter(pk=export.pk).update(rows_total=total)
     buffer = io.StringIO()
     writer = csv.writer(buffer)

@@ -90,18 +90,20 @@ def policy_for(alias_class: AliasClass, *, pooled: bool = False) -> PoolingPolic
     )
 
 
-def database_settings_sql(database: str) -> list[str]:
+def database_settings_sql(database: str, *, statement_timeout_ms: int | None = None) -> list[str]:
     """Return `ALTER DATABASE` statements that give pooled connections their timeouts and time zone.
 
     The time zone is the one Django sets on its connections: when a new
     connection reports another one (PostgreSQL's default is often
     `Etc/UTC`), Django spends a round trip on `SET TIME ZONE` at every connect.
+    `statement_timeout_ms` is the tenant plan's (default: DB_STATEMENT_TIMEOUT_MS).
     """
     ident = '"' + database.replace('"', '""') + '"'
     zone = "UTC" if settings.USE_TZ else settings.TIME_ZONE
+    timeout = settings.DB_STATEMENT_TIMEOUT_MS if statement_timeout_ms is None else statement_timeout_ms
     return [
         f"ALTER DATABASE {ident} SET timezone = '{zone}'",
-        f"ALTER DATABASE {ident} SET statement_timeout = {int(settings.DB_STATEMENT_TIMEOUT_MS)}",
+        f"ALTER DATABASE {ident} SET statement_timeout = {int(timeout)}",
         f"ALTER DATABASE {ident} SET idle_in_transaction_session_timeout = "
         f"{int(settings.DB_IDLE_IN_TRANSACTION_TIMEOUT_MS)}",
     ]

@@ -62,6 +62,9 @@ class TenantSpec:
     # The control plane's id of this incarnation of the tenant (a slug can be re-used after a
     # deletion; the id never is). It scopes cache keys; it does not change where data lives.
     tenant_id: int | None = field(default=None, compare=False)
+    # The tenant's plan (core.plans; "" is the default plan): the product reads its limits from it.
+    # Outside equality too: a plan change applies its limits without re-registering the aliases.
+    plan: str = field(default="", compare=False)
 
     def __post_init__(self) -> None:
         if not SLUG_RE.match(self.slug):

@@ -7,6 +7,8 @@ from typing import Any
 from django.conf import settings
 from django.core import checks
 
+from core.plans import plan_problems
+from tenants.models import Plan
 from tenants.validation import normalize_origin, origin_problem
 
 
@@ -23,5 +25,13 @@ def platform_cors_origins(app_configs: Any = None, **kwargs: Any) -> list[checks
     return errors
 
 
+def tenant_plans(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
+    """Refuse a TENANT_PLANS that misses a plan, names an unknown one or has a malformed limit."""
+    return [checks.Error(f"TENANT_PLANS: {problem}", id="tenants.E002",
+                         hint="Every plan of tenants.models.Plan needs every limit of core.plans.PlanLimits.")
+            for problem in plan_problems(settings.TENANT_PLANS, list(Plan.values))]
+
+
 def register() -> None:
     checks.register(platform_cors_origins, checks.Tags.security)
+    checks.register(tenant_plans)

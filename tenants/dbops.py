@@ -119,11 +119,16 @@ def set_template_flag(server: Target, name: str, *, is_template: bool) -> None:
 
 
 def apply_database_settings(server: Target, name: str) -> None:
-    """Set per-database timeouts (pooled connections cannot pass them at connect)."""
+    """Set per-database timeouts at their defaults (a tenant's plan: `tenants.limits`)."""
     from routers.policy import database_settings_sql
 
+    execute_all(server, [sql.SQL(statement) for statement in database_settings_sql(name)])
+
+
+def execute_all(server: Target, statements: list[sql.Composable]) -> None:
+    """Run `statements` on `server`'s maintenance connection, in order (autocommit)."""
     with _cursor(server) as cursor:
-        for statement in database_settings_sql(name):
+        for statement in statements:
             cursor.execute(statement)
 
 

@@ -29,7 +29,7 @@ from core.aliases import CONTROL_ALIAS
 from core.locks import LockPurpose, lock_key
 from routers import registry, tenant_context
 from routers.cache import tenant_keys_purge
-from tenants import dbops, resolution, selectors
+from tenants import dbops, limits, pooler, resolution, selectors
 from tenants.heartbeat import Heartbeat
 from tenants.models import JobKind, JobStatus, ProvisioningJob, Tenant, TenantStatus
 from tenants.templates import ensure_template
@@ -80,9 +80,10 @@ def step_create_database(tenant: Tenant, job: ProvisioningJob) -> None:
         if comment is None:
             dbops.create_database(conn, name, template=settings.TENANT_TEMPLATE_DB if cloning() else None)
         dbops.set_comment(conn, name, mark)
-        dbops.apply_database_settings(conn, name)
+        limits.database_limits_apply(conn, name, plan=tenant.plan)
     if comment is None and not cloning():
         _migrate(tenant)
+    pooler.pooler_config_refresh(server=server)  # its pool sized by its plan before it serves
 
 
 def marked_tenant_id(comment: str) -> int | None:

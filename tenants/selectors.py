@@ -17,7 +17,7 @@ LIVE = ~Q(status=TenantStatus.DELETED)
 
 
 def tenant_spec(tenant: Tenant) -> TenantSpec:
-    return TenantSpec(tenant.slug, tenant.server_id, tenant.database, tenant_id=tenant.pk)
+    return TenantSpec(tenant.slug, tenant.server_id, tenant.database, tenant_id=tenant.pk, plan=tenant.plan)
 
 
 def tenant_get(*, slug: str, primary: bool = False) -> Tenant | None:

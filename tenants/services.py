@@ -26,7 +26,7 @@ from core.dbservers import configured_servers
 from core.errors import ApiError, Conflict
 from core.queue import QueueUnavailable, enqueue_or_fail
 from routers.spec import database_name_for
-from tenants import operations, orphans, provisioning, resolution, selectors
+from tenants import dbops, limits, operations, orphans, provisioning, resolution, selectors
 from tenants.audit import SYSTEM_ACTOR, audit_record, audited
 from tenants.models import (
     DatabaseServer,
@@ -114,12 +114,23 @@ def tenant_create(*, slug: str, name: str, admin_email: str, admin_password: str
 
 @audited("tenant.update")
 def tenant_update(*, slug: str, name: str, plan: str, actor: str = SYSTEM_ACTOR) -> Tenant:
-    """Change a tenant's display name and plan (only those columns: status belongs to provisioning)."""
+    """Change a tenant's display name and plan (only those columns: status belongs to provisioning).
+
+    A new plan applies at once: the database's limits and the poolers' pool
+    sizes are set (`tenants.limits`), and every process drops its resolution
+    cache, so the next request carries the new plan in its spec (rates, quotas).
+    A tenant whose database does not exist yet (provisioning) gets the plan's
+    limits when it is created.
+    """
     tenant = _tenant_or_404(slug)
     _raise_problems(_profile_problems(name=name, plan=plan))
     with transaction.atomic(using=CONTROL_ALIAS):
         Tenant.objects.filter(pk=tenant.pk).update(name=name, plan=plan, updated_at=timezone.now())
         audit_record(actor=actor, action="tenant.update", target=tenant, params={"name": name, "plan": plan})
+    if plan != tenant.plan:
+        if dbops.database_exists(tenant.server_id, tenant.database):
+            limits.tenant_limits_apply(server=tenant.server_id, database=tenant.database, plan=plan)
+        resolution.invalidate()
     tenant.refresh_from_db(using=CONTROL_ALIAS)
     return tenant
 

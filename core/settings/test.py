@@ -33,6 +33,9 @@ CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_QUEUE", default="tessera-test")
 METRICS_DIR = METRICS_DIR_FROM_ENV or tempfile.mkdtemp(prefix="tessera-test-metrics-")
 os.environ["PROMETHEUS_MULTIPROC_DIR"] = METRICS_DIR
 LOGGING["root"]["level"] = env.str("LOG_LEVEL", default="WARNING")
+# The local poolers' include files are shared with `make run`: only the tests of plan limits
+# let the app rewrite them (tests/tenants/test_limits.py), the rest of the suite leaves them be.
+PGBOUNCER_DATABASES_FILES = {}
 
 # A tenant-plane app whose migration set tests switch with MIGRATION_MODULES.
 INSTALLED_APPS = [*INSTALLED_APPS, "tests.fleetapp"]

@@ -8,6 +8,7 @@ the defaults in ``core/settings/base.py`` and ``docs/configuration.md``.
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -83,4 +84,14 @@ def service_env() -> dict[str, str]:
         "CELERY_BROKER_URL": f"redis://127.0.0.1:{REDIS_PORT}/1",
         # PostgreSQL 15 lets only a superuser create a subscription (a tenant move); trusted on loopback.
         "TENANT_MOVE_ADMIN_USER": SUPERUSER,
+        # The app rewrites each pooler's [databases] include (pool sizes by plan) and RELOADs it.
+        "PGBOUNCER_DATABASES_FILES": json.dumps(pooler_include_files()),
+        "PGBOUNCER_ADMIN_USER": SUPERUSER,
+        "PGBOUNCER_ADMIN_PASSWORD": SUPERUSER,
     }
+
+
+def pooler_include_files() -> dict[str, str]:
+    """Map each pooler, named as `manage.py pgbouncer_config` names it, to its include file."""
+    names = {PG_A.name: "a", PG_A_REPLICA.name: "a-replica0", PG_B.name: "b"}
+    return {names[i.name]: str(LOCAL_DIR / "pgbouncer" / i.name / "databases.ini") for i in PG_INSTANCES}
