@@ -24,8 +24,9 @@ import psycopg2
 from django.conf import settings
 
 from migrations_tooling.locks import DATABASE_LOCK
-from migrations_tooling.plans import Plan, PlanBook
-from migrations_tooling.state import Target, connect
+from migrations_tooling.planning import Plan, PlanBook
+from migrations_tooling.state import connect
+from migrations_tooling.targets import Target
 
 BUSY, CHANGED = "TSBSY", "TSCHG"  # SQLSTATEs raised by guard_sql
 LOCK_AND_READ = ("SELECT pg_try_advisory_xact_lock(%s, %s), "

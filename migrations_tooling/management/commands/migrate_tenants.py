@@ -16,14 +16,14 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db.migrations.exceptions import AmbiguityError
 
 from migrations_tooling import reporting, runner, selectors, services
-from migrations_tooling.apply import direct_alias
+from migrations_tooling.aliases import direct_alias
+from migrations_tooling.executor import UNAPPLIED, project_loader
 from migrations_tooling.exitcodes import ExitCode
 from migrations_tooling.locks import RunInProgress
 from migrations_tooling.models import MigrationRun, RunStatus
 from migrations_tooling.planning import plan_fleet
-from migrations_tooling.plans import UNAPPLIED, project_loader
 from migrations_tooling.progress import ProgressBar
-from migrations_tooling.state import Target, TargetKind
+from migrations_tooling.targets import Target, TargetKind, UnknownTenants
 from migrations_tooling.version import code_version
 
 
@@ -69,7 +69,7 @@ class Command(BaseCommand):
             if opts["plan"] or opts["sql"] or opts["check"]:
                 return self._plan(options, sql=opts["sql"], check=opts["check"])
             self._run(options, opts)
-        except runner.UnknownTenants as exc:
+        except UnknownTenants as exc:
             raise CommandError(exc.detail, returncode=ExitCode.USAGE) from exc
         except RunInProgress as exc:
             raise CommandError(exc.detail, returncode=ExitCode.LOCKED) from exc
@@ -82,7 +82,7 @@ class Command(BaseCommand):
             exclude=opts["exclude"], canary=max(0, opts["canary"]), continue_on_error=opts["continue_on_error"],
             allow_unsafe=opts["allow_unsafe"], allow_unknown=opts["allow_unknown"], fake=opts["fake"],
             target=_target(opts["app_label"], opts["migration_name"]))
-        runner.check_selection(options)
+        options.check()
         return options
 
     def _emit(self, document: dict[str, Any], lines: list[str]) -> None:
@@ -99,7 +99,7 @@ class Command(BaseCommand):
 
     def _plan(self, options: runner.RunOptions, *, sql: bool, check: bool) -> None:
         to = runner.target_key(options)
-        fleet = plan_fleet(runner.fleet_targets(options), control=True, to=to, collect=False)
+        fleet = plan_fleet(options.targets(), control=True, to=to, collect_sql=False)
         document = reporting.plan_document(fleet, to=to, code_version=code_version())
         self._emit(document, reporting.plan_lines(document))
         if sql and not self.json:
