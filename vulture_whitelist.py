@@ -29,3 +29,5 @@ _.drop_after
 _.actor_of_cli
 _.MAINTENANCE
 _.BACKUP
+# Management commands: Django reads `requires_system_checks` by name.
+_.requires_system_checks

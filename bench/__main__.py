@@ -33,6 +33,7 @@ BENCHMARKS: dict[str, list[str]] = {
     "tenant_spread": ["--quick"],
     "replicas": ["--quick"],
     "login": ["--quick"],
+    "scale": ["--quick"],
 }
 
 

@@ -30,6 +30,7 @@ from django.conf import settings
 from django.core.management.sql import emit_post_migrate_signal
 from django.db import DatabaseError, connections, transaction
 
+from migrations_tooling import stamps
 from migrations_tooling.aliases import direct_alias
 from migrations_tooling.executor import MODEL_OPERATIONS, FleetExecutor, migration_key, tenant_leaves
 from migrations_tooling.locks import DATABASE_LOCK
@@ -126,6 +127,7 @@ def execute(target: Target, *, to: tuple[str, str] | None = None, fake: bool = F
     Everything runs in one transaction when all migrations are atomic; return
     what was applied ("app.name") or unapplied (`migration_key(..., backwards=True)`).
     """
+    stamps.clear(target)  # Django's executor cannot stamp in its transaction: the next run reads and stamps
     with direct_alias(target) as alias:
         connection = connections[alias]
         with transaction.atomic(using=alias):

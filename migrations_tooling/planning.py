@@ -217,7 +217,7 @@ def plan_fleet(targets: list[Target], *, control: bool, to: tuple[str, str] | No
     pending list is the executor's plan to it; nothing is replayed. Without
     `collect_sql`, only the states are read (a preview: no SQL is generated).
     """
-    states = fleet_state(targets, ordered_expected())
+    states = fleet_state(targets, ordered_expected(), trust_stamps=to is None)
     book = PlanBook()
     if to is not None:
         states = [_towards(state, to) for state in states]

@@ -21,19 +21,20 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from django.db import close_old_connections, connections
+from django.db import close_old_connections
 from django.utils import timezone
 
-from core.aliases import CONTROL_ALIAS
 from migrations_tooling import lint as linting
+from migrations_tooling import stamps
 from migrations_tooling.apply import migrate_database, migrate_template
 from migrations_tooling.control import migrate_control
+from migrations_tooling.ledger import record_states, save_results
 from migrations_tooling.locks import RunInProgress, fleet_lock
 from migrations_tooling.models import MigrationRecord, MigrationRun, RecordStatus, RunStatus
 from migrations_tooling.planning import FleetPlan, plan_fleet
 from migrations_tooling.pool import MigrationPool
 from migrations_tooling.results import DatabaseResult
-from migrations_tooling.targets import CONTROL, Target, TargetKind, check_selection, control_target, fleet_targets
+from migrations_tooling.targets import CONTROL, Target, TargetKind, check_selection, fleet_targets
 from migrations_tooling.version import code_version
 
 logger = logging.getLogger("tessera.migrations")
@@ -139,7 +140,10 @@ def _execute(run: MigrationRun, options: RunOptions, notify: Progress) -> tuple[
                                    f"{', '.join(mismatch.unknown[:20])} (deploy the code that has them, or "
                                    "use --allow-unknown-migrations)")
     if fresh:
-        todo = _record_states(run, fleet)
+        todo = record_states(run, fleet)
+        if not options.target:  # found current by reading: the next run need not connect to them
+            stamps.stamp_current([s.target for s in fleet.states if s.target.kind == TargetKind.TENANT
+                                  and not (s.needs_work or s.unknown or s.stamped)])
     ledger = Ledger(run, fleet, notify, options)
     control = [r for r in todo if r.database_label == CONTROL]
     if control and not ledger.control(control[0]):
@@ -172,22 +176,6 @@ def target_key(options: RunOptions) -> Any:
 
 def _target(record: MigrationRecord) -> Target:
     return Target(record.database_label, record.server, record.database, TargetKind.of_label(record.database_label))
-
-
-def _record_states(run: MigrationRun, fleet: FleetPlan) -> list[MigrationRecord]:
-    """Create the run's records (control plane, templates, tenants); return those with work to do."""
-    control = control_target()
-    rows = [MigrationRecord(run=run, database_label=CONTROL, server=control.server, database=control.database,
-                            status=RecordStatus.PENDING if fleet.control.migrations else RecordStatus.SKIPPED,
-                            pending=list(fleet.control.migrations))]
-    for state in fleet.states:
-        target = state.target
-        status = RecordStatus.PENDING if state.needs_work else RecordStatus.SKIPPED
-        rows.append(MigrationRecord(run=run, database_label=target.label, server=target.server,
-                                    database=target.database, status=status, pending=list(state.pending),
-                                    error=state.error))
-    MigrationRecord.objects.bulk_create(rows, batch_size=1000)
-    return list(run.records.filter(status=RecordStatus.PENDING).order_by("id"))
 
 
 def _failed(run: MigrationRun) -> list[str]:
@@ -226,19 +214,3 @@ class Ledger:
         save_results([(record.pk, result) for record, result in results])
         for _, result in results:
             self.notify({"event": "database", **result.as_event()})
-
-
-def save_results(results: list[tuple[int, DatabaseResult]]) -> None:
-    """Write the outcome of finished databases in one statement (the coordinator's hot path)."""
-    table = connections[CONTROL_ALIAS].ops.quote_name(MigrationRecord._meta.db_table)
-    values = ", ".join(["(%s, %s, %s::varchar(200)[], %s, %s::integer, %s::integer)"] * len(results))
-    params: list[Any] = []
-    for pk, result in results:
-        params += [pk, str(result.outcome), list(result.applied), result.error, result.duration_ms,
-                   result.attempts]
-    with connections[CONTROL_ALIAS].cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {table} AS r SET status = v.status, applied = v.applied, error = v.error, "
-            "duration_ms = v.duration_ms, attempts = r.attempts + v.attempts, updated_at = now() "
-            f"FROM (VALUES {values}) AS v(id, status, applied, error, duration_ms, attempts) WHERE r.id = v.id",
-            params)

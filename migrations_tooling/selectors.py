@@ -16,7 +16,7 @@ from migrations_tooling.targets import fleet_targets
 def fleet_drift(*, tenants: list[str] | None = None, exclude: list[str] | None = None) -> list[DatabaseState]:
     """Return the state of the control plane, every template and every (selected) tenant database."""
     targets = fleet_targets(tenants=tenants or (), exclude=exclude or ())
-    return [control_state(), *fleet_state(targets, ordered_expected())]
+    return [control_state(), *fleet_state(targets, ordered_expected(), trust_stamps=False)]  # drift: read all
 
 
 def drifted(states: list[DatabaseState]) -> list[DatabaseState]:

@@ -19,6 +19,7 @@ import psycopg2
 from psycopg2.extensions import connection as PgConnection
 
 from core.dbservers import configured_servers
+from migrations_tooling import stamps
 from migrations_tooling.targets import Target, TargetKind
 from tenants import dbops, templates
 from tenants.templates import TemplateStatus
@@ -38,6 +39,7 @@ class DatabaseState:
     applied: frozenset[tuple[str, str]] = frozenset()
     rebuild: bool = False  # a missing template: built from scratch, not migrated
     stale: bool = False  # a template whose fingerprint is not the code's: refresh (or at least restamp) it
+    stamped: bool = False  # found current by its stamp (`stamps`), without connecting to it
 
     @property
     def needs_work(self) -> bool:
@@ -64,9 +66,11 @@ def compare(target: Target, applied: frozenset[tuple[str, str]], order: list[tup
     return DatabaseState(target, pending, unknown, applied=applied)
 
 
-def database_state(target: Target, order: list[tuple[str, str]]) -> DatabaseState:
-    """Return one target's state (a template's from its comment first, connecting only when stale)."""
+def database_state(target: Target, order: list[tuple[str, str]], *, stamped: bool = False) -> DatabaseState:
+    """Return one target's state: current when `stamped` or a template's comment says so, else read."""
     stale = False
+    if stamped:
+        return DatabaseState(target, (), (), applied=frozenset(order), stamped=True)
     if target.kind == TargetKind.TEMPLATE:
         status = templates.template_status(target.server)
         if status == TemplateStatus.CURRENT:
@@ -82,8 +86,20 @@ def database_state(target: Target, order: list[tuple[str, str]]) -> DatabaseStat
     return dataclasses.replace(state, stale=stale) if stale else state
 
 
-def fleet_state(targets: list[Target], order: list[tuple[str, str]],
+def fleet_state(targets: list[Target], order: list[tuple[str, str]], *, trust_stamps: bool = True,
                 threads: int = STATE_THREADS) -> list[DatabaseState]:
-    """Return every target's state against `order` (the expected migrations), checked concurrently."""
+    """Return every target's state against `order` (the expected migrations), checked concurrently.
+
+    With `trust_stamps`, one query per server reads every tenant database's
+    stamp, and only databases not stamped current are connected to.
+    """
+    servers = {t.server for t in targets if t.kind == TargetKind.TENANT} if trust_stamps else set()
+    found = {server: stamps.server_stamps(server) for server in servers}
+
+    current = stamps.stamp_of(order)
+
+    def stamped(target: Target) -> bool:
+        return target.kind == TargetKind.TENANT and found.get(target.server, {}).get(target.database) == current
+
     with ThreadPoolExecutor(max_workers=max(1, min(threads, len(targets) or 1))) as pool:
-        return list(pool.map(lambda t: database_state(t, order), targets))
+        return list(pool.map(lambda t: database_state(t, order, stamped=stamped(t)), targets))

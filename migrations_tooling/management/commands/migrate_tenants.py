@@ -11,6 +11,7 @@ import json
 from typing import Any, TextIO, cast
 
 from django.conf import settings
+from django.core.checks import Tags
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db.migrations.exceptions import AmbiguityError
@@ -33,6 +34,9 @@ def _csv(value: str) -> list[str]:
 
 class Command(BaseCommand):
     help = "Plan, run and resume migrations across the control plane and all tenant databases."
+    # The model checks only: URL and admin checks import every view (seconds on a busy 2-core host) and
+    # describe the web process, which `manage.py check --deploy` covers; this command serves no request.
+    requires_system_checks = [Tags.models]
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("app_label", nargs="?", help="with migration_name: migrate the fleet to that migration")
