@@ -44,3 +44,5 @@ _.ControlPlaneCollector, _.refresh_process_gauges
 # Plan limits read by name (getattr) in the throttles and the quota checks (core.plans).
 _.user_rate
 _.max_users
+# Management commands: Django reads `requires_system_checks` by name.
+_.requires_system_checks

@@ -38,6 +38,7 @@ BENCHMARKS: dict[str, list[str]] = {
     "audit_usage": ["--quick"],
     "metrics_overhead": ["--quick"],
     "noisy_neighbour": ["--quick"],
+    "scale": ["--quick"],
 }
 
 

@@ -24,19 +24,22 @@ import contextlib
 import logging
 import random
 import time
-from collections.abc import Iterator
 from typing import Any
 
 from django.conf import settings
 from django.core.management.sql import emit_post_migrate_signal
 from django.db import DatabaseError, connections, transaction
 
+from migrations_tooling import stamps
+from migrations_tooling.aliases import direct_alias
+from migrations_tooling.executor import MODEL_OPERATIONS, FleetExecutor, migration_key, tenant_leaves
 from migrations_tooling.locks import DATABASE_LOCK
-from migrations_tooling.plans import MODEL_OPERATIONS, FleetExecutor, PlanBook, migration_key, tenant_leaves
+from migrations_tooling.planning import PlanBook
 from migrations_tooling.replay import DatabaseBusy, replay
-from migrations_tooling.state import Target, TargetKind
-from routers import registry
-from routers.spec import TenantSpec
+from migrations_tooling.results import Attempt, DatabaseResult
+from migrations_tooling.targets import Target
+from tenants import templates
+from tenants.templates import RefreshOutcome
 
 logger = logging.getLogger("tessera.migrations")
 BACKOFF_BASE_S, BACKOFF_CAP_S = 0.2, 5.0
@@ -44,34 +47,51 @@ RETRYABLE = {"55P03": "lock timeout", "57014": "statement timeout"}
 
 
 def migrate_database(target: Target, plans: PlanBook, applied: frozenset[tuple[str, str]] | None = None, *,
-                     to: tuple[str, str] | None = None, fake: bool = False) -> dict[str, Any]:
+                     to: tuple[str, str] | None = None, fake: bool = False) -> DatabaseResult:
     """Apply pending migrations to one database (whose applied set was `applied` at planning); report.
 
     With `to`, migrate forwards or backwards to that migration; with `fake`,
     only record the change. Both go through Django's executor.
     """
-    started = time.perf_counter()
     retries = int(settings.MIGRATE_LOCK_RETRIES)
-    result: dict[str, Any] = {"label": target.label, "applied": [], "attempts": 0}
-    try:
-        for attempt in range(retries + 1):
-            result["attempts"] = attempt + 1
+    with Attempt(target.label) as attempt:
+        for number in range(retries + 1):
+            attempt.attempts = number + 1
             try:
-                result["applied"] = (execute(target, to=to, fake=fake) if to or fake
-                                     else migrate_once(target, plans, applied))
-                result["status"] = "done"
+                attempt.applied = (execute(target, to=to, fake=fake) if to or fake
+                                   else migrate_once(target, plans, applied))
                 break
             except Exception as exc:
-                if not retryable(exc) or attempt == retries:
+                if not retryable(exc) or number == retries:
                     raise
-                delay = backoff(attempt)
-                logger.warning("%s: %s, retry %d of %d in %.2fs", target.label, reason(exc), attempt + 1,
+                delay = backoff(number)
+                logger.warning("%s: %s, retry %d of %d in %.2fs", target.label, reason(exc), number + 1,
                                retries, delay)
                 time.sleep(delay)
-    except Exception as exc:
-        result.update(status="failed", error=f"{type(exc).__name__}: {str(exc).strip()}"[:4000])
-    result["duration_ms"] = int((time.perf_counter() - started) * 1000)
-    return result
+    return attempt.result()
+
+
+def migrate_template(target: Target, plans: PlanBook, *, rebuild: bool = False,
+                     applied: frozenset[tuple[str, str]] | None = None) -> DatabaseResult:
+    """Bring a server's template to the code through the template service; report like a database.
+
+    The service migrates it in place with `migrate_database` (under its lock),
+    or rebuilds it from scratch when `rebuild` or when migrating left it
+    holding anything but the expected migrations.
+    """
+    in_place: list[DatabaseResult] = []
+
+    def migrate() -> bool:
+        in_place.append(migrate_database(target, plans, applied))
+        return in_place[-1].ok
+
+    with Attempt(target.label) as attempt:
+        outcome = templates.template_refresh(target.server, migrate_in_place=None if rebuild else migrate)
+        attempt.applied = (["(rebuilt from scratch)"] if outcome == RefreshOutcome.REBUILT
+                           else list(in_place[-1].applied) if in_place else [])
+    if in_place and not in_place[-1].ok:
+        return in_place[-1]  # the in-place migration's own failure, error and attempts
+    return attempt.result()
 
 
 def reason(exc: BaseException) -> str | None:
@@ -107,6 +127,7 @@ def execute(target: Target, *, to: tuple[str, str] | None = None, fake: bool = F
     Everything runs in one transaction when all migrations are atomic; return
     what was applied ("app.name") or unapplied (`migration_key(..., backwards=True)`).
     """
+    stamps.clear(target)  # Django's executor cannot stamp in its transaction: the next run reads and stamps
     with direct_alias(target) as alias:
         connection = connections[alias]
         with transaction.atomic(using=alias):
@@ -156,21 +177,3 @@ def post_migrate(target: Target) -> None:
 def _emit_post_migrate(alias: str) -> None:
     with contextlib.suppress(DatabaseError):  # content types and permissions: refreshed by the next run
         emit_post_migrate_signal(0, False, alias)
-
-
-@contextlib.contextmanager
-def direct_alias(target: Target) -> Iterator[str]:
-    """Register a direct alias for `target`, yield it, then close and forget it (memory stays flat)."""
-    if target.kind == TargetKind.TEMPLATE:
-        alias = registry.register_database(f"template:{target.server}", target.server, target.database)
-        try:
-            yield alias
-        finally:
-            registry.drop_alias(alias)
-        return
-    spec = TenantSpec(target.label, target.server, target.database)
-    registry.ensure_registered(spec)
-    try:
-        yield spec.direct_alias
-    finally:
-        registry.unregister(spec.slug)

@@ -23,7 +23,7 @@ from django.utils.module_loading import module_has_submodule
 
 from core.backfills import Backfill
 from migrations_tooling.models import BackfillRecord, RecordStatus
-from migrations_tooling.runner import RunOptions, select_targets
+from migrations_tooling.targets import fleet_targets
 from routers import TenantSpec, tenant_atomic, tenant_context
 
 REGISTRY: dict[str, Backfill] = {}
@@ -48,7 +48,7 @@ def run_backfill(name: str, *, tenants: list[str] | None = None, sleep: float = 
     """Run backfill `name` on every (or the given) tenant; return rows done per tenant."""
     backfill = REGISTRY[name]
     done: dict[str, int] = {}
-    for target in select_targets(RunOptions(tenants=tenants or [])):
+    for target in fleet_targets(tenants=tenants or (), with_templates=False):
         record, _ = BackfillRecord.objects.get_or_create(name=name, tenant=target.label)
         if record.status == RecordStatus.DONE:
             done[target.label] = record.rows_done

@@ -25,7 +25,8 @@ from django.db.migrations import RunPython, RunSQL
 from django_migration_linter.sql_analyser.analyser import analyse_sql_statements
 from django_migration_linter.sql_analyser.postgresql import PostgresqlAnalyser
 
-from migrations_tooling.plans import Plan, project_loader
+from migrations_tooling.executor import project_loader
+from migrations_tooling.planning import Plan
 
 PROMOTED_WARNINGS = {"CREATE_INDEX", "CREATE_INDEX_EXCLUSIVE", "REINDEX"}
 _cache: dict[str, tuple[Finding, ...]] = {}

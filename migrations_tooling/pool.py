@@ -13,12 +13,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from typing import Any, Generic, TypeVar
+from typing import Generic, TypeVar
 
 from django.db import connections
 
+from migrations_tooling.results import DatabaseResult
+
 Item = TypeVar("Item")
-Result = dict[str, Any]
+Result = DatabaseResult
 
 
 class MigrationPool(Generic[Item]):
@@ -49,7 +51,7 @@ class MigrationPool(Generic[Item]):
         while in_flight:
             done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
             finished = [(in_flight.pop(future), future.result()) for future in done]
-            stopped = stopped or (stop_on_failure and any(r["status"] == "failed" for _, r in finished))
+            stopped = stopped or (stop_on_failure and any(not r.ok for _, r in finished))
             if not stopped:  # refill first: the threads work while the ledger is written
                 self._submit(pending, len(finished), in_flight)
             self.on_done(finished)

@@ -12,8 +12,9 @@ from typing import Any, TextIO
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-from migrations_tooling.control import CONTROL
-from migrations_tooling.plans import UNAPPLIED
+from migrations_tooling.executor import UNAPPLIED
+from migrations_tooling.results import Outcome
+from migrations_tooling.targets import CONTROL
 
 
 class ProgressBar:
@@ -65,7 +66,7 @@ class ProgressBar:
         if event["label"] == CONTROL or not self.total:
             return
         self.done = min(self.total, self.done + 1)
-        if event["status"] == "failed":
+        if event["status"] == Outcome.FAILED:
             self.failed += 1
             self._print(f"FAILED {event['label']}: {event.get('error', '')[:300]}")
         if self._bar is not None:

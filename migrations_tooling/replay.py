@@ -23,9 +23,11 @@ from typing import Any
 import psycopg2
 from django.conf import settings
 
+from migrations_tooling import stamps
 from migrations_tooling.locks import DATABASE_LOCK
-from migrations_tooling.plans import Plan, PlanBook
-from migrations_tooling.state import Target, connect
+from migrations_tooling.planning import Plan, PlanBook
+from migrations_tooling.state import connect
+from migrations_tooling.targets import Target
 
 BUSY, CHANGED = "TSBSY", "TSCHG"  # SQLSTATEs raised by guard_sql
 LOCK_AND_READ = ("SELECT pg_try_advisory_xact_lock(%s, %s), "
@@ -53,19 +55,29 @@ def replay(target: Target, plans: PlanBook, applied: frozenset[tuple[str, str]] 
     conn = connect(target, options=timeout_options())
     try:
         plan = plans.get(target.server, applied) if applied is not None else None
-        if not (plan and plan.replayable and plan.migrations and _replay_planned(conn, plan, applied or set())):
-            plan = _replay_read(conn, target.server, plans)
+        if not (plan and plan.replayable and plan.migrations and _replay_planned(conn, target, plan, applied or set())):
+            plan = _replay_read(conn, target, plans)
     finally:
         conn.close()  # also rolls back and releases the lock when we return early
     return plan
 
 
-def _replay_planned(conn: Any, plan: Plan, applied: Iterable[tuple[str, str]]) -> bool:
-    """Run guard + plan in one round trip; return False if the database changed since planning."""
+def _after(plan: Plan, applied: Iterable[tuple[str, str]]) -> set[tuple[str, str]]:
+    """Return the applied set once `plan` has run on a database that had `applied`."""
+    done = set(applied)
+    for key in plan.migrations:
+        app, name = key.split(".", 1)
+        done.add((app, name))
+    return done
+
+
+def _replay_planned(conn: Any, target: Target, plan: Plan, applied: Iterable[tuple[str, str]]) -> bool:
+    """Run guard + plan + stamp in one round trip; return False if the database changed since planning."""
     conn.autocommit = True  # a multi-statement simple query is one implicit transaction
     try:
         with conn.cursor() as cursor:
-            cursor.execute(guard_sql(applied) + "\n" + plan.script())
+            cursor.execute("\n".join([guard_sql(applied), plan.script(),
+                                       stamps.stamp_sql(target, _after(plan, applied))]))
     except psycopg2.Error as exc:
         if exc.pgcode == BUSY:
             raise DatabaseBusy("another process is migrating this database") from exc
@@ -77,7 +89,7 @@ def _replay_planned(conn: Any, plan: Plan, applied: Iterable[tuple[str, str]]) -
     return True
 
 
-def _replay_read(conn: Any, server: str, plans: PlanBook) -> Plan | None:
+def _replay_read(conn: Any, target: Target, plans: PlanBook) -> Plan | None:
     """Lock, read the applied set, run the plan for it; None when there is no replayable plan."""
     with conn.cursor() as cursor:
         try:
@@ -87,11 +99,12 @@ def _replay_read(conn: Any, server: str, plans: PlanBook) -> Plan | None:
         locked, rows = cursor.fetchone()
         if not locked:
             raise DatabaseBusy("another process is migrating this database")
-        plan = plans.get(server, (tuple(row.split(".", 1)) for row in rows))
+        applied = _after(Plan(migrations=tuple(rows)), ())
+        plan = plans.get(target.server, applied)
         if plan is None or not plan.replayable:
             return None
         if plan.migrations:
-            cursor.execute(plan.script())
+            cursor.execute(plan.script() + "\n" + stamps.stamp_sql(target, _after(plan, applied)))
     conn.commit()
     return plan
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
-from migrations_tooling.models import MigrationRun, RecordStatus
+from migrations_tooling.models import MigrationRun, RecordStatus, RunStatus
 from migrations_tooling.planning import FleetPlan
-from migrations_tooling.state import DatabaseState, TargetKind
+from migrations_tooling.state import DatabaseState
+from migrations_tooling.targets import TargetKind
 
 MAX_LISTED = 20
 
@@ -103,7 +104,7 @@ def run_lines(document: dict[str, Any]) -> list[str]:
              f"{'status':<10} {'databases':>9}"]
     lines += [f"{status:<10} {count:>9}" for status, count in sorted(document["counts"].items())]
     lines += [f"  failed {f['label']} on {f['server']}: {f['error'][:200]}" for f in document["failed"][:50]]
-    if document["status"] in ("failed", "refused"):
+    if document["status"] in (RunStatus.FAILED, RunStatus.REFUSED):
         lines.append(f"fix the cause, then: .venv/bin/python manage.py migrate_tenants --resume {document['run']}")
     return lines
 

@@ -21,28 +21,24 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from django.db import close_old_connections, connections
+from django.db import close_old_connections
 from django.utils import timezone
 
-from core.aliases import CONTROL_ALIAS
-from core.dbservers import configured_servers
-from core.errors import ApiError
 from migrations_tooling import lint as linting
-from migrations_tooling.apply import migrate_database
-from migrations_tooling.control import CONTROL, control_target, migrate_control
+from migrations_tooling import stamps
+from migrations_tooling.apply import migrate_database, migrate_template
+from migrations_tooling.control import migrate_control
+from migrations_tooling.ledger import record_states, save_results
 from migrations_tooling.locks import RunInProgress, fleet_lock
 from migrations_tooling.models import MigrationRecord, MigrationRun, RecordStatus, RunStatus
 from migrations_tooling.planning import FleetPlan, plan_fleet
 from migrations_tooling.pool import MigrationPool
-from migrations_tooling.state import Target, TargetKind, template_target
-from migrations_tooling.template_refresh import refresh_template
+from migrations_tooling.results import DatabaseResult
+from migrations_tooling.targets import CONTROL, Target, TargetKind, check_selection, fleet_targets
 from migrations_tooling.version import code_version
-from tenants.models import Tenant, TenantStatus
-from tenants.operations import busy_tenants
 
 logger = logging.getLogger("tessera.migrations")
 Progress = Callable[[dict[str, Any]], None]
-MIGRATABLE = (TenantStatus.ACTIVE, TenantStatus.SUSPENDED)
 UNFINISHED = (RecordStatus.PENDING, RecordStatus.RUNNING, RecordStatus.FAILED)
 
 
@@ -70,48 +66,18 @@ class RunOptions:
         names = {f.name for f in dataclasses.fields(cls)}
         return cls(**{key: value for key, value in run.options.items() if key in names})
 
+    def targets(self) -> list[Target]:
+        """Return the databases a run with these options covers (templates follow the code, so a run to a
+        target migration or with --fake leaves them alone)."""
+        return fleet_targets(tenants=self.tenants, exclude=self.exclude, with_templates=not self.executor_only)
 
-class UnknownTenants(ApiError):
-    status_code = 400
-    code = "unknown_tenants"
-
-
-def _tenants() -> Any:
-    """Return the migratable tenants, read on the control primary: a lagging replica would miss new ones."""
-    return Tenant.objects.using(CONTROL_ALIAS).filter(status__in=MIGRATABLE)
-
-
-def check_selection(options: RunOptions) -> None:
-    """Raise UnknownTenants when a slug in `tenants` or `exclude` names no migratable tenant."""
-    named = set(options.tenants) | set(options.exclude)
-    if not named:
-        return
-    known = set(_tenants().filter(slug__in=named).values_list("slug", flat=True))
-    if missing := sorted(named - known):
-        raise UnknownTenants(f"Unknown or not migratable tenant(s): {', '.join(missing)}.")
-
-
-def fleet_targets(options: RunOptions) -> list[Target]:
-    """Return every database a run with `options` covers but the control plane (templates first).
-
-    Templates follow the code: a run to a target migration or with --fake leaves them alone.
-    """
-    templates = [] if options.executor_only else [template_target(server) for server in configured_servers()]
-    return templates + select_targets(options)
-
-
-def select_targets(options: RunOptions) -> list[Target]:
-    # No DDL on a tenant being moved, restored or deleted (migrate_tenants prints which and why).
-    tenants = _tenants().exclude(slug__in=list(busy_tenants())).order_by("slug")
-    if options.tenants:
-        tenants = tenants.filter(slug__in=options.tenants)
-    if options.exclude:
-        tenants = tenants.exclude(slug__in=options.exclude)
-    return [Target(t.slug, t.server_id, t.database) for t in tenants.only("slug", "server", "database")]
+    def check(self) -> None:
+        """Raise `UnknownTenants` when a named slug is no migratable tenant."""
+        check_selection(tenants=self.tenants, exclude=self.exclude)
 
 
 def start_run(options: RunOptions, *, requested_by: str = "") -> MigrationRun:
-    check_selection(options)
+    options.check()
     if not options.code_version:
         options = dataclasses.replace(options, code_version=code_version())
     return MigrationRun.objects.create(options=asdict(options), requested_by=requested_by)
@@ -156,7 +122,7 @@ def _execute(run: MigrationRun, options: RunOptions, notify: Progress) -> tuple[
                                   "worker, then resume the run")
     fresh = not run.records.exists()
     todo = [] if fresh else list(run.records.filter(status__in=UNFINISHED).order_by("id"))
-    targets = fleet_targets(options) if fresh else [_target(r) for r in todo if r.database_label != CONTROL]
+    targets = options.targets() if fresh else [_target(r) for r in todo if r.database_label != CONTROL]
     fleet = plan_fleet(targets, control=fresh or any(r.database_label == CONTROL for r in todo),
                        to=target_key(options))
     # A run to a target migration goes through Django's executor, which writes the SQL as it runs: there
@@ -174,18 +140,21 @@ def _execute(run: MigrationRun, options: RunOptions, notify: Progress) -> tuple[
                                    f"{', '.join(mismatch.unknown[:20])} (deploy the code that has them, or "
                                    "use --allow-unknown-migrations)")
     if fresh:
-        todo = _record_states(run, fleet)
+        todo = record_states(run, fleet)
+        if not options.target:  # found current by reading: the next run need not connect to them
+            stamps.stamp_current([s.target for s in fleet.states if s.target.kind == TargetKind.TENANT
+                                  and not (s.needs_work or s.unknown or s.stamped)])
     ledger = Ledger(run, fleet, notify, options)
     control = [r for r in todo if r.database_label == CONTROL]
     if control and not ledger.control(control[0]):
         return RunStatus.FAILED, "the control plane failed to migrate; tenant databases were not started"
     rest = [r for r in todo if r.database_label != CONTROL]
-    tenants = [r for r in rest if not r.database_label.startswith("template:")]
+    tenants = [r for r in rest if TargetKind.of_label(r.database_label) == TargetKind.TENANT]
     canary = tenants[: options.canary]
     in_canary = {r.pk for r in canary}
     rest = [r for r in rest if r.pk not in in_canary]
     notify({"event": "start", "total": len(canary) + len(rest),
-            "templates": sum(r.database_label.startswith("template:") for r in rest),
+            "templates": sum(TargetKind.of_label(r.database_label) == TargetKind.TEMPLATE for r in rest),
             "skipped": run.records.filter(status=RecordStatus.SKIPPED).count()})
     with MigrationPool(ledger.migrate, options.parallel, on_start=ledger.started, on_done=ledger.finished) as pool:
         if canary and not pool.run(canary, stop_on_failure=True):
@@ -206,24 +175,7 @@ def target_key(options: RunOptions) -> Any:
 
 
 def _target(record: MigrationRecord) -> Target:
-    kind = TargetKind.TEMPLATE if record.database_label.startswith("template:") else TargetKind.TENANT
-    return Target(record.database_label, record.server, record.database, kind)
-
-
-def _record_states(run: MigrationRun, fleet: FleetPlan) -> list[MigrationRecord]:
-    """Create the run's records (control plane, templates, tenants); return those with work to do."""
-    control = control_target()
-    rows = [MigrationRecord(run=run, database_label=CONTROL, server=control.server, database=control.database,
-                            status=RecordStatus.PENDING if fleet.control.migrations else RecordStatus.SKIPPED,
-                            pending=list(fleet.control.migrations))]
-    for state in fleet.states:
-        target = state.target
-        status = RecordStatus.PENDING if state.needs_work else RecordStatus.SKIPPED
-        rows.append(MigrationRecord(run=run, database_label=target.label, server=target.server,
-                                    database=target.database, status=status, pending=list(state.pending),
-                                    error=state.error))
-    MigrationRecord.objects.bulk_create(rows, batch_size=1000)
-    return list(run.records.filter(status=RecordStatus.PENDING).order_by("id"))
+    return Target(record.database_label, record.server, record.database, TargetKind.of_label(record.database_label))
 
 
 def _failed(run: MigrationRun) -> list[str]:
@@ -240,17 +192,17 @@ class Ledger:
 
     def control(self, record: MigrationRecord) -> bool:
         self.started([record])
-        result = migrate_control(to=target_key(self.options), fake=self.options.fake)
+        result = migrate_control(self.fleet.control, to=target_key(self.options), fake=self.options.fake)
         self.finished([(record, result)])
-        self.notify({"event": "control", "applied": result.get("applied", [])})
-        return bool(result["status"] == "done")
+        self.notify({"event": "control", "applied": list(result.applied)})
+        return result.ok
 
-    def migrate(self, record: MigrationRecord) -> dict[str, Any]:
+    def migrate(self, record: MigrationRecord) -> DatabaseResult:
         target = _target(record)
         if self.options.executor_only:
             return migrate_database(target, self.fleet.book, to=target_key(self.options), fake=self.options.fake)
         if target.kind == TargetKind.TEMPLATE:
-            return refresh_template(target, self.fleet.book, rebuild=target.label in self.rebuild,
+            return migrate_template(target, self.fleet.book, rebuild=target.label in self.rebuild,
                                     applied=self.applied.get(target.label))
         return migrate_database(target, self.fleet.book, self.applied.get(target.label))
 
@@ -258,23 +210,7 @@ class Ledger:
         MigrationRecord.objects.filter(pk__in=[r.pk for r in records]).update(
             status=RecordStatus.RUNNING, error="", updated_at=timezone.now())
 
-    def finished(self, results: list[tuple[MigrationRecord, dict[str, Any]]]) -> None:
+    def finished(self, results: list[tuple[MigrationRecord, DatabaseResult]]) -> None:
         save_results([(record.pk, result) for record, result in results])
         for _, result in results:
-            self.notify({"event": "database", **result})
-
-
-def save_results(results: list[tuple[int, dict[str, Any]]]) -> None:
-    """Write the outcome of finished databases in one statement (the coordinator's hot path)."""
-    table = connections[CONTROL_ALIAS].ops.quote_name(MigrationRecord._meta.db_table)
-    values = ", ".join(["(%s, %s, %s::varchar(200)[], %s, %s::integer, %s::integer)"] * len(results))
-    params: list[Any] = []
-    for pk, result in results:
-        params += [pk, result["status"], result.get("applied", []), result.get("error", ""),
-                   result.get("duration_ms"), result.get("attempts", 1)]
-    with connections[CONTROL_ALIAS].cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {table} AS r SET status = v.status, applied = v.applied, error = v.error, "
-            "duration_ms = v.duration_ms, attempts = r.attempts + v.attempts, updated_at = now() "
-            f"FROM (VALUES {values}) AS v(id, status, applied, error, duration_ms, attempts) WHERE r.id = v.id",
-            params)
+            self.notify({"event": "database", **result.as_event()})

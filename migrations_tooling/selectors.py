@@ -7,18 +7,16 @@ from typing import Any
 from django.db.models import Count, Q, QuerySet
 
 from core.aliases import CONTROL_ALIAS
-from core.dbservers import configured_servers
-from migrations_tooling.control import control_state
 from migrations_tooling.models import MigrationRun, RecordStatus
-from migrations_tooling.runner import RunOptions, select_targets
-from migrations_tooling.state import DatabaseState, fleet_state, template_target
+from migrations_tooling.planning import control_state, ordered_expected
+from migrations_tooling.state import DatabaseState, fleet_state
+from migrations_tooling.targets import fleet_targets
 
 
 def fleet_drift(*, tenants: list[str] | None = None, exclude: list[str] | None = None) -> list[DatabaseState]:
     """Return the state of the control plane, every template and every (selected) tenant database."""
-    targets = [template_target(server) for server in configured_servers()]
-    targets += select_targets(RunOptions(tenants=tenants or [], exclude=exclude or []))
-    return [control_state(), *fleet_state(targets)]
+    targets = fleet_targets(tenants=tenants or (), exclude=exclude or ())
+    return [control_state(), *fleet_state(targets, ordered_expected(), trust_stamps=False)]  # drift: read all
 
 
 def drifted(states: list[DatabaseState]) -> list[DatabaseState]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 
-from migrations_tooling.plans import project_loader
+from migrations_tooling.executor import project_loader
 
 
 def code_version() -> str:

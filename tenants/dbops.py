@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TypeAlias
 
+import psycopg2
 from psycopg2 import sql
 from psycopg2.extensions import connection as PgConnection
 from psycopg2.extensions import cursor as PgCursor
@@ -163,3 +164,21 @@ def set_comment(server: Target, name: str, comment: str) -> None:
     """Set the comment of database `name` (it records which tenant owns the database)."""
     with _cursor(server) as cursor:
         cursor.execute(sql.SQL("COMMENT ON DATABASE {} IS {}").format(sql.Identifier(name), sql.Literal(comment)))
+
+
+def applied_migrations(server: str, name: str, *,
+                       application_name: str = "tessera-provisioning") -> frozenset[tuple[str, str]]:
+    """Return the (app, name) pairs in database `name`'s django_migrations (empty when it has none).
+
+    One connection, one query: the fleet reads every database's state this way.
+    """
+    conn = configured_servers()[server].connect(name, application_name=application_name)
+    try:
+        with conn.cursor() as cursor:
+            try:
+                cursor.execute("SELECT app, name FROM django_migrations")
+            except psycopg2.errors.UndefinedTable:
+                return frozenset()
+            return frozenset((app, migration) for app, migration in cursor.fetchall())
+    finally:
+        conn.close()

@@ -1,4 +1,4 @@
-"""Per-server template databases kept at the latest migration state.
+"""Per-server template databases kept at the latest migration state: the one template service.
 
 New tenants are born by `CREATE DATABASE ... TEMPLATE <template>`, a file-level
 copy that takes milliseconds instead of replaying every migration. The app
@@ -7,14 +7,21 @@ current is read without connecting to it: its comment carries a fingerprint
 of the migrations it holds (`COMMENT ON DATABASE`). That comment is also the
 template's owner mark: a rebuild drops a template (or a half-built one) only
 when its comment says it is one, and refuses any other database under the name.
+
+Everyone changes templates through this module: provisioning builds a missing
+or stale one (`ensure_template`), fleet runs refresh one in place
+(`template_refresh`, given the fleet's way to migrate a database, since the
+fleet tooling sits above this package), and both stamp (`mark_current`) and
+lock (`template_lock`) here.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from enum import StrEnum
 from functools import lru_cache
 
 from django.conf import settings
@@ -62,17 +69,65 @@ def template_name() -> str:
 
 def template_state(server: str) -> str | None:
     """Return the template's fingerprint comment on `server` (None when missing)."""
-    with dbops.server_connection(server) as conn, conn.cursor() as cursor:
-        cursor.execute(
-            "SELECT coalesce(shobj_description(oid, 'pg_database'), '') FROM pg_database WHERE datname = %s",
-            [template_name()],
-        )
-        row = cursor.fetchone()
-    return None if row is None else row[0]
+    return dbops.database_comment(server, template_name())
+
+
+class TemplateStatus(StrEnum):
+    """Where a server's template stands against the code, read from its comment alone."""
+
+    CURRENT = "current"  # its fingerprint is the code's
+    STALE = "stale"  # some other fingerprint (or none): migrate in place, or at least restamp
+    MISSING = "missing"  # no such database: build it
+
+
+class RefreshOutcome(StrEnum):
+    """What `template_refresh` did."""
+
+    CURRENT = "current"  # nothing to do
+    MIGRATED = "migrated"  # migrated in place and stamped
+    REBUILT = "rebuilt"  # built from scratch
+    FAILED = "failed"  # the in-place migration failed; the template is unchanged and unstamped
+
+
+def template_status(server: str) -> TemplateStatus:
+    """Return where `server`'s template stands, without connecting to it."""
+    comment = template_state(server)
+    if comment is None:
+        return TemplateStatus.MISSING
+    return TemplateStatus.CURRENT if comment == fingerprint() else TemplateStatus.STALE
 
 
 def is_current(server: str) -> bool:
-    return template_state(server) == fingerprint()
+    return template_status(server) == TemplateStatus.CURRENT
+
+
+def holds_exactly_expected(applied: frozenset[tuple[str, str]]) -> bool:
+    """Say whether `applied` is the expected set: nothing missing, nothing unknown in the tenant apps."""
+    expected = expected_migrations()
+    apps = {app for app, _ in expected}
+    return expected <= applied and not any(app in apps for app, _ in applied - expected)
+
+
+def template_refresh(server: str, *, migrate_in_place: Callable[[], bool] | None = None) -> RefreshOutcome:
+    """Bring `server`'s template to the code: migrate it in place when possible, else rebuild it.
+
+    `migrate_in_place` applies the pending migrations to the template and
+    says whether it succeeded; it runs under the template lock, so
+    provisioning never clones a half-migrated template (it waits, then finds
+    it current). A template left holding anything but the expected
+    migrations is rebuilt from scratch; without `migrate_in_place` (a missing
+    template, or one holding unknown migrations) it is rebuilt at once.
+    """
+    if migrate_in_place is not None:
+        with template_lock(server):
+            if is_current(server):
+                return RefreshOutcome.CURRENT
+            if not migrate_in_place():
+                return RefreshOutcome.FAILED
+            if holds_exactly_expected(dbops.applied_migrations(server, template_name())):
+                mark_current(server)
+                return RefreshOutcome.MIGRATED
+    return RefreshOutcome.REBUILT if ensure_template(server) else RefreshOutcome.CURRENT
 
 
 @contextmanager

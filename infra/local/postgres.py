@@ -116,6 +116,9 @@ def bootstrap_roles(instance: PgInstance) -> None:
         psql(instance, f"GRANT pg_signal_backend TO {config.APP_USER}")
     # A move's subscription streams from the source server as the application role.
     psql(instance, f"ALTER ROLE {config.APP_USER} REPLICATION")
+    # Fleet runs stamp each tenant database with its migration state (migrations_tooling.stamps);
+    # a custom setting needs this grant for a non-superuser. Idempotent, so existing servers get it too.
+    psql(instance, f"GRANT SET ON PARAMETER tessera.migrations TO {config.APP_USER}")
     if instance is config.PG_A:
         has_db = psql(instance, f"SELECT 1 FROM pg_database WHERE datname = '{config.CONTROL_DB}'")
         if not has_db:

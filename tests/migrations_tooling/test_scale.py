@@ -15,7 +15,8 @@ from django.test import override_settings
 from migrations_tooling.locks import DATABASE_LOCK
 from migrations_tooling.planning import plan_fleet
 from migrations_tooling.replay import BUSY, CHANGED, guard_sql
-from migrations_tooling.state import Target, applied_migrations
+from migrations_tooling.state import applied_migrations
+from migrations_tooling.targets import Target
 from routers import registry
 from routers.spec import TenantSpec
 from tenants.models import Tenant

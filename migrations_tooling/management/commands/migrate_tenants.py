@@ -11,19 +11,20 @@ import json
 from typing import Any, TextIO, cast
 
 from django.conf import settings
+from django.core.checks import Tags
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db.migrations.exceptions import AmbiguityError
 
 from migrations_tooling import reporting, runner, selectors, services
-from migrations_tooling.apply import direct_alias
+from migrations_tooling.aliases import direct_alias
+from migrations_tooling.executor import UNAPPLIED, project_loader
 from migrations_tooling.exitcodes import ExitCode
 from migrations_tooling.locks import RunInProgress
 from migrations_tooling.models import MigrationRun, RunStatus
 from migrations_tooling.planning import plan_fleet
-from migrations_tooling.plans import UNAPPLIED, project_loader
 from migrations_tooling.progress import ProgressBar
-from migrations_tooling.state import Target, TargetKind
+from migrations_tooling.targets import Target, TargetKind, UnknownTenants
 from migrations_tooling.version import code_version
 from tenants.operations import actor_of_cli, busy_tenants
 
@@ -34,6 +35,9 @@ def _csv(value: str) -> list[str]:
 
 class Command(BaseCommand):
     help = "Plan, run and resume migrations across the control plane and all tenant databases."
+    # The model checks only: URL and admin checks import every view (seconds on a busy 2-core host) and
+    # describe the web process, which `manage.py check --deploy` covers; this command serves no request.
+    requires_system_checks = [Tags.models]
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("app_label", nargs="?", help="with migration_name: migrate the fleet to that migration")
@@ -70,7 +74,7 @@ class Command(BaseCommand):
             if opts["plan"] or opts["sql"] or opts["check"]:
                 return self._plan(options, sql=opts["sql"], check=opts["check"])
             self._run(options, opts)
-        except runner.UnknownTenants as exc:
+        except UnknownTenants as exc:
             raise CommandError(exc.detail, returncode=ExitCode.USAGE) from exc
         except RunInProgress as exc:
             raise CommandError(exc.detail, returncode=ExitCode.LOCKED) from exc
@@ -83,7 +87,7 @@ class Command(BaseCommand):
             exclude=opts["exclude"], canary=max(0, opts["canary"]), continue_on_error=opts["continue_on_error"],
             allow_unsafe=opts["allow_unsafe"], allow_unknown=opts["allow_unknown"], fake=opts["fake"],
             target=_target(opts["app_label"], opts["migration_name"]))
-        runner.check_selection(options)
+        options.check()
         return options
 
     def _emit(self, document: dict[str, Any], lines: list[str]) -> None:
@@ -101,7 +105,7 @@ class Command(BaseCommand):
     def _plan(self, options: runner.RunOptions, *, sql: bool, check: bool) -> None:
         self._note_busy()
         to = runner.target_key(options)
-        fleet = plan_fleet(runner.fleet_targets(options), control=True, to=to, collect=False)
+        fleet = plan_fleet(options.targets(), control=True, to=to, collect_sql=False)
         document = reporting.plan_document(fleet, to=to, code_version=code_version())
         self._emit(document, reporting.plan_lines(document))
         if sql and not self.json:
