@@ -35,8 +35,7 @@ from migrations_tooling.locks import DATABASE_LOCK
 from migrations_tooling.plans import MODEL_OPERATIONS, FleetExecutor, PlanBook, migration_key, tenant_leaves
 from migrations_tooling.replay import DatabaseBusy, replay
 from migrations_tooling.state import Target, TargetKind
-from routers import registry
-from routers.spec import TenantSpec
+from routers import TenantSpec, drop_alias, ensure_registered, register_database, unregister
 
 logger = logging.getLogger("tessera.migrations")
 BACKOFF_BASE_S, BACKOFF_CAP_S = 0.2, 5.0
@@ -162,15 +161,15 @@ def _emit_post_migrate(alias: str) -> None:
 def direct_alias(target: Target) -> Iterator[str]:
     """Register a direct alias for `target`, yield it, then close and forget it (memory stays flat)."""
     if target.kind == TargetKind.TEMPLATE:
-        alias = registry.register_database(f"template:{target.server}", target.server, target.database)
+        alias = register_database(f"template:{target.server}", target.server, target.database)
         try:
             yield alias
         finally:
-            registry.drop_alias(alias)
+            drop_alias(alias)
         return
     spec = TenantSpec(target.label, target.server, target.database)
-    registry.ensure_registered(spec)
+    ensure_registered(spec)
     try:
         yield spec.direct_alias
     finally:
-        registry.unregister(spec.slug)
+        unregister(spec.slug)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from celery import shared_task
 
 from projects import services
-from routers.tasks import TenantTask
+from routers import TenantTask
 
 
 @shared_task(base=TenantTask, name="projects.run_export", acks_late=True)

@@ -19,7 +19,7 @@ from django.db import models
 from core.dbservers import configured_servers
 from routers import budget, consistency, replicas
 from routers.context import current_tenant_or_none
-from routers.exceptions import TenantContextMissing
+from routers.exceptions import CrossTenantObject, TenantContextMissing
 from routers.planes import Plane, plane_of, primary_read_apps
 from routers.spec import TenantSpec, is_tenant_alias, slug_of
 
@@ -87,9 +87,7 @@ def _refuse_foreign_instance(spec: TenantSpec, instance: models.Model | None) ->
     """Fail closed when an object loaded from another tenant is used in this one."""
     db = getattr(getattr(instance, "_state", None), "db", None)
     if db and is_tenant_alias(db) and slug_of(db) != spec.slug:
-        raise TenantContextMissing(
-            f"{type(instance).__name__} from tenant {slug_of(db)!r} used in tenant {spec.slug!r}"
-        )
+        raise CrossTenantObject(model=type(instance).__name__, owner=slug_of(db), current=spec.slug)
 
 
 def control_read_alias() -> str:

@@ -19,6 +19,7 @@ from psycopg2.extensions import connection as PgConnection
 from psycopg2.extensions import cursor as PgCursor
 
 from core.dbservers import ServerConfig, configured_servers
+from routers import database_settings_sql
 
 logger = logging.getLogger("tessera.provisioning")
 MAINTENANCE_DB = "postgres"
@@ -120,8 +121,6 @@ def set_template_flag(server: Target, name: str, *, is_template: bool) -> None:
 
 def apply_database_settings(server: Target, name: str) -> None:
     """Set per-database timeouts (pooled connections cannot pass them at connect)."""
-    from routers.policy import database_settings_sql
-
     with _cursor(server) as cursor:
         for statement in database_settings_sql(name):
             cursor.execute(statement)

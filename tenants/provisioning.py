@@ -27,8 +27,7 @@ from django.utils import timezone
 
 from core.aliases import CONTROL_ALIAS
 from core.locks import LockPurpose, lock_key
-from routers import registry, tenant_context
-from routers.cache import tenant_keys_purge
+from routers import ensure_registered, tenant_context, tenant_keys_purge, unregister
 from tenants import dbops, resolution, selectors
 from tenants.heartbeat import Heartbeat
 from tenants.models import JobKind, JobStatus, ProvisioningJob, Tenant, TenantStatus
@@ -101,7 +100,7 @@ def _migrate(tenant: Tenant) -> None:
     from django.core.management import call_command
 
     spec = selectors.tenant_spec(tenant)
-    registry.ensure_registered(spec)
+    ensure_registered(spec)
     call_command("migrate", database=spec.direct_alias, verbosity=0, interactive=False)
     connections[spec.direct_alias].close()
 
@@ -153,7 +152,7 @@ def step_drop_database(tenant: Tenant, job: ProvisioningJob) -> None:
     status = Tenant.objects.filter(pk=tenant.pk).values_list("status", flat=True).first()
     if status not in (TenantStatus.DELETING, TenantStatus.DELETED):
         raise DeletionRefused(f"tenant {tenant.slug} (id {tenant.pk}) is {status}, not deleting")
-    registry.unregister(tenant.slug)
+    unregister(tenant.slug)
     dbops.drop_owned_database(tenant.server_id, tenant.database, mark=owner_mark(tenant))
 
 
@@ -261,7 +260,7 @@ def job_fail(*, job: ProvisioningJob, error: str) -> None:
 
 def _drop_owned_database(tenant: Tenant) -> str:
     try:
-        registry.unregister(tenant.slug)
+        unregister(tenant.slug)
         dbops.drop_owned_database(tenant.server_id, tenant.database, mark=owner_mark(tenant))
     except dbops.OwnerMismatch as exc:  # not ours: never the sweep's either
         return f" (database left alone: {exc})"

@@ -10,7 +10,7 @@ from django.contrib.postgres.fields import ArrayField
 from django.db.models import CharField, Count, Q, QuerySet, Value
 
 from core.aliases import CONTROL_ALIAS
-from routers.spec import TenantSpec
+from routers import TenantSpec, replica_probe
 from tenants.models import DatabaseServer, JobStatus, ProvisioningJob, Tenant, TenantStatus
 
 LIVE = ~Q(status=TenantStatus.DELETED)
@@ -65,11 +65,9 @@ def servers_with_counts() -> QuerySet[DatabaseServer]:
 
 def replica_lags(*, server: str, replicas: int) -> list[float | None]:
     """Return each replica's replay lag in seconds (None: unknown, failed or cut off from its primary)."""
-    from routers import probes
-
     lags: list[float | None] = []
     for index in range(replicas):
-        status = probes.probe(server, index)
+        status = replica_probe(server, index)
         lags.append(None if status is None or not math.isfinite(status.lag_seconds) else round(status.lag_seconds, 3))
     return lags
 
