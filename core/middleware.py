@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
 
-from core.errors import json_error, known_error_response
+from core.errors import CoreErrorCode, json_error, known_error_response
 from core.logging import request_id_var
 
 logger = logging.getLogger("tessera.request")
@@ -43,7 +43,7 @@ class JsonErrorMiddleware:
         response = self.get_response(request)
         if isinstance(response, HttpResponseNotAllowed):  # Django's is an empty text/html body
             allowed = response["Allow"]
-            response = json_error(405, "method_not_allowed", f"Method {request.method} not allowed.")
+            response = json_error(405, CoreErrorCode.METHOD_NOT_ALLOWED, f"Method {request.method} not allowed.")
             response["Allow"] = allowed
         return response
 
@@ -57,4 +57,4 @@ class JsonErrorMiddleware:
         if known is not None:
             return known
         logger.exception("unhandled error on %s %s", request.method, request.path)
-        return json_error(500, "server_error", "An internal error occurred.")
+        return json_error(500, CoreErrorCode.SERVER_ERROR, "An internal error occurred.")

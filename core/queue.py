@@ -19,7 +19,7 @@ from typing import Any
 
 from kombu.exceptions import OperationalError
 
-from core.errors import ApiError
+from core.errors import ApiError, CoreErrorCode
 
 logger = logging.getLogger("tessera.queue")
 
@@ -31,7 +31,7 @@ RETRY_AFTER_SECONDS = 5
 
 class QueueUnavailable(ApiError):
     status_code = 503
-    code = "queue_unavailable"
+    code = CoreErrorCode.QUEUE_UNAVAILABLE
     detail = "The task queue is unavailable; nothing was changed. Try again shortly."
 
 

@@ -9,6 +9,7 @@ from core.aliases import CONTROL_ALIAS
 from core.errors import ApiError
 from core.locks import LockPurpose, lock_key
 from core.pgconnect import connect_alias
+from migrations_tooling.errors import MigrationErrorCode
 
 RUN_LOCK = lock_key(LockPurpose.FLEET_RUN)  # on the control database, held by the coordinator for the whole run
 DATABASE_LOCK = lock_key(LockPurpose.TENANT_MIGRATION)  # on each tenant database, held while it migrates
@@ -16,7 +17,7 @@ DATABASE_LOCK = lock_key(LockPurpose.TENANT_MIGRATION)  # on each tenant databas
 
 class RunInProgress(ApiError):
     status_code = 409
-    code = "migration_run_in_progress"
+    code = MigrationErrorCode.MIGRATION_RUN_IN_PROGRESS
 
 
 @contextmanager

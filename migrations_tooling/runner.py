@@ -30,6 +30,7 @@ from core.errors import ApiError
 from migrations_tooling import lint as linting
 from migrations_tooling.apply import migrate_database
 from migrations_tooling.control import CONTROL, control_target, migrate_control
+from migrations_tooling.errors import MigrationErrorCode
 from migrations_tooling.locks import RunInProgress, fleet_lock
 from migrations_tooling.models import MigrationRecord, MigrationRun, RecordStatus, RunStatus
 from migrations_tooling.planning import FleetPlan, plan_fleet
@@ -72,7 +73,7 @@ class RunOptions:
 
 class UnknownTenants(ApiError):
     status_code = 400
-    code = "unknown_tenants"
+    code = MigrationErrorCode.UNKNOWN_TENANTS
 
 
 def _tenants() -> Any:

@@ -10,6 +10,7 @@ from django.utils import timezone
 from core.errors import ApiError
 from core.queue import enqueue_or_fail
 from migrations_tooling import runner
+from migrations_tooling.errors import MigrationErrorCode
 from migrations_tooling.locks import run_lock_held
 from migrations_tooling.models import MigrationRun, RunStatus
 
@@ -19,7 +20,7 @@ RESUME_OVERRIDES = ("allow_unsafe", "allow_unknown", "parallel", "continue_on_er
 
 class RunNotResumable(ApiError):
     status_code = 409
-    code = "invalid_state"
+    code = MigrationErrorCode.INVALID_STATE
 
 
 def migration_run_start(*, options: runner.RunOptions, requested_by: str, enqueue: bool = False) -> MigrationRun:

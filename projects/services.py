@@ -19,10 +19,11 @@ from django.db.models import F
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
-from core.errors import ApiError, Conflict
+from core.errors import Conflict, InvalidInput
 from core.queue import QueueUnavailable, enqueue_or_fail
 from projects import selectors
-from projects.models import Comment, Export, ExportStatus, Project, ProjectMembership, Role, Task
+from projects.errors import ProductErrorCode
+from projects.models import WRITER_ROLES, Comment, Export, ExportStatus, Project, ProjectMembership, Role, Task
 from routers import tenant_atomic, tenant_on_commit
 
 logger = logging.getLogger("tessera.exports")
@@ -43,7 +44,7 @@ def user_create(*, username: str, password: str, email: str = "", is_admin: bool
                 username=username, password=password, email=email, is_staff=is_admin,
                 first_name=first_name, last_name=last_name)
     except IntegrityError:
-        raise Conflict(f"User '{username}' already exists.", code="user_exists") from None
+        raise Conflict(f"User '{username}' already exists.", code=ProductErrorCode.USER_EXISTS) from None
 
 
 def user_update(*, user: Any, actor: Any, is_admin: bool | None = None, is_active: bool | None = None,
@@ -51,7 +52,7 @@ def user_update(*, user: Any, actor: Any, is_admin: bool | None = None, is_activ
     """Change a user's details, admin role or active flag; deactivating revokes their tokens."""
     if user.pk == actor.pk and (is_admin is False or is_active is False):
         field = "is_admin" if is_admin is False else "is_active"
-        raise ApiError("Admins cannot demote or deactivate themselves.", code="validation_error",
+        raise InvalidInput("Admins cannot demote or deactivate themselves.",
                        fields={field: ["Ask another admin to do this."]})
     changes = {**fields, **_given(is_staff=is_admin, is_active=is_active)}
     for name, value in changes.items():
@@ -75,7 +76,7 @@ def project_create(*, creator: Any, name: str, key: str, description: str = "") 
             project = Project.objects.create(name=name, key=key, description=description)
             ProjectMembership.objects.create(project=project, user=creator, role=Role.ADMIN)
     except IntegrityError:
-        raise Conflict(f"A project with key '{key}' already exists.", code="project_exists") from None
+        raise Conflict(f"A project with key '{key}' already exists.", code=ProductErrorCode.PROJECT_EXISTS) from None
     return project
 
 
@@ -86,7 +87,7 @@ def project_update(*, project: Project, **fields: Any) -> Project:
         with tenant_atomic():
             project.save(update_fields=[*fields, "updated_at"])
     except IntegrityError:
-        raise Conflict("A project with that key already exists.", code="project_exists") from None
+        raise Conflict("A project with that key already exists.", code=ProductErrorCode.PROJECT_EXISTS) from None
     return project
 
 
@@ -97,8 +98,8 @@ def project_delete(*, project: Project) -> None:
 
 def membership_set(*, project: Project, user_id: int, role: str | None) -> None:
     """Add, change or (role None) remove a member."""
-    if not get_user_model().objects.filter(pk=user_id).exists():
-        raise ApiError("No such user.", code="validation_error", fields={"user": ["No such user."]})
+    if not selectors.user_exists(user_id=user_id):
+        raise InvalidInput("No such user.", fields={"user": ["No such user."]})
     with tenant_atomic():
         if role is None:
             ProjectMembership.objects.filter(project=project, user_id=user_id).delete()
@@ -107,14 +108,39 @@ def membership_set(*, project: Project, user_id: int, role: str | None) -> None:
         _stats_changed(project.pk)  # the stats count members
 
 
+def _task_placement_check(*, actor: Any, project: Project | None) -> None:
+    """Refuse a task in a project `actor` cannot see, or only views."""
+    if project is not None:
+        visible, role = selectors.project_access(user=actor, project=project)
+        if not visible:  # a project the actor cannot see is answered like a missing one
+            raise InvalidInput("project: No such project.", fields={"project": ["No such project."]})
+        if not actor.is_staff and role not in WRITER_ROLES:
+            problem = "Viewers cannot add tasks to this project."
+            raise InvalidInput(f"project: {problem}", fields={"project": [problem]})
+
+
+def _assignee_check(*, project: Project, assignee: Any) -> None:
+    if assignee is not None and not (assignee.is_staff or selectors.is_project_member(project=project,
+                                                                                        user=assignee)):
+        problem = "The assignee must be a member of the project."
+        raise InvalidInput(f"assignee: {problem}", fields={"assignee": [problem]})
+
+
 def task_create(*, reporter: Any, **fields: Any) -> Task:
+    """Create a task; the reporter must write in its project, the assignee be one of its members."""
+    _task_placement_check(actor=reporter, project=fields.get("project"))
+    _assignee_check(project=fields["project"], assignee=fields.get("assignee"))
     with tenant_atomic():
         task = Task.objects.create(reporter=reporter, **fields)
         _stats_changed(task.project_id)
     return Task.objects.for_list().get(pk=task.pk)
 
 
-def task_update(*, task: Task, **fields: Any) -> Task:
+def task_update(*, task: Task, actor: Any, **fields: Any) -> Task:
+    """Change a task; a move to another project and a new assignee follow `task_create`'s rules."""
+    if "project" in fields:
+        _task_placement_check(actor=actor, project=fields["project"])
+    _assignee_check(project=fields.get("project") or task.project, assignee=fields.get("assignee"))
     old_project = task.project_id
     for name, value in fields.items():
         setattr(task, name, value)

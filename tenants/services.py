@@ -23,10 +23,11 @@ from django.utils import timezone
 
 from core.aliases import CONTROL_ALIAS
 from core.dbservers import configured_servers
-from core.errors import ApiError, Conflict
+from core.errors import Conflict, InvalidInput, NotFound
 from core.queue import QueueUnavailable, enqueue_or_fail
-from routers.spec import database_name_for
+from routers import database_name_for
 from tenants import operations, orphans, provisioning, resolution, selectors
+from tenants.errors import InvalidState, NoCapacity, TenantErrorCode
 from tenants.models import (
     DatabaseServer,
     Domain,
@@ -47,16 +48,6 @@ from tenants.validation import (
 
 CORS_ORIGINS_MAX = 50
 logger = logging.getLogger("tessera.provisioning")
-
-
-class InvalidInput(ApiError):
-    status_code = 400
-    code = "validation_error"
-
-
-class InvalidState(ApiError):
-    status_code = 409
-    code = "invalid_state"
 
 
 def servers_sync() -> list[DatabaseServer]:
@@ -100,7 +91,7 @@ def tenant_create(*, slug: str, name: str, admin_email: str, admin_password: str
             job = ProvisioningJob.objects.create(
                 tenant=tenant, payload={"password_hash": make_password(admin_password or generated)})
     except IntegrityError:
-        raise Conflict(f"A tenant with slug '{slug}' already exists.", code="tenant_exists") from None
+        raise Conflict(f"A tenant with slug '{slug}' already exists.", code=TenantErrorCode.TENANT_EXISTS) from None
     resolution.invalidate()  # drop any "no such tenant" answer cached for this slug
     if enqueue:
         _enqueue_or_undo(job, undo=lambda: Tenant.objects.filter(
@@ -155,7 +146,7 @@ def _place(requested: str | None) -> DatabaseServer:
         return chosen
     chosen = candidates.first()
     if chosen is None:
-        raise ApiError("No database server accepts new tenants.", code="no_capacity", status_code=503)
+        raise NoCapacity()
     return chosen
 
 
@@ -179,7 +170,7 @@ def _enqueue_or_undo(job: ProvisioningJob, *, undo: Callable[[], object]) -> Non
 def _tenant_or_404(slug: str) -> Tenant:
     tenant = selectors.tenant_get(slug=slug, primary=True)  # the write that follows must see it
     if tenant is None:
-        raise ApiError("Tenant not found.", code="not_found", status_code=404)
+        raise NotFound("Tenant not found.")
     return tenant
 
 
@@ -281,7 +272,7 @@ def domain_add(*, slug: str, domain: str) -> Domain:
         with transaction.atomic(using=CONTROL_ALIAS):
             row = Domain.objects.create(tenant=tenant, domain=domain)
     except IntegrityError:
-        raise Conflict(f"Domain '{domain}' is already in use.", code="domain_exists") from None
+        raise Conflict(f"Domain '{domain}' is already in use.", code=TenantErrorCode.DOMAIN_EXISTS) from None
     resolution.invalidate()
     return row
 
@@ -291,7 +282,7 @@ def domain_remove(*, slug: str, domain: str) -> None:
     tenant = _tenant_or_404(slug)
     deleted, _ = Domain.objects.filter(tenant=tenant, domain=domain.lower()).delete()
     if not deleted:
-        raise ApiError("Domain not found.", code="not_found", status_code=404)
+        raise NotFound("Domain not found.")
     resolution.invalidate()
 
 

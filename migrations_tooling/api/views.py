@@ -13,7 +13,7 @@ from rest_framework.response import Response
 from rest_framework.viewsets import ViewSet
 
 from core.aliases import CONTROL_ALIAS
-from core.errors import ApiError
+from core.errors import NotFound
 from core.pagination import filtered_page
 from migrations_tooling import runner, selectors, services
 from migrations_tooling.api import filters
@@ -134,5 +134,5 @@ class MigrationRunViewSet(ViewSet):
     def _run(pk: str) -> MigrationRun:
         run = MigrationRun.objects.using(CONTROL_ALIAS).filter(pk=pk).first() if pk.isdigit() else None
         if run is None:
-            raise ApiError("Migration run not found.", code="not_found", status_code=404)
+            raise NotFound("Migration run not found.")
         return run

@@ -12,7 +12,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from core.errors import ApiError
+from core.errors import AuthenticationFailed
 from core.tokens import token_issue
 from projects.api import examples
 
@@ -48,7 +48,7 @@ class TokenView(APIView):
         serializer.is_valid(raise_exception=True)
         user = authenticate(request, **serializer.validated_data)
         if user is None or not user.is_active:
-            raise ApiError("Wrong username or password.", code="authentication_failed", status_code=401)
+            raise AuthenticationFailed()
         return Response({"token": token_issue(user=user).key})
 
 

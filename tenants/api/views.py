@@ -15,7 +15,7 @@ from rest_framework.views import APIView
 from rest_framework.viewsets import ViewSet
 
 from core.aliases import CONTROL_ALIAS
-from core.errors import ApiError
+from core.errors import AuthenticationFailed, NotFound
 from core.pagination import filtered_page
 from core.tokens import token_issue
 from tenants import operations, selectors, services
@@ -50,7 +50,7 @@ class PlatformTokenView(APIView):
         serializer.is_valid(raise_exception=True)
         user = authenticate(request, **serializer.validated_data)
         if user is None or not user.is_staff:
-            raise ApiError("Wrong username or password.", code="authentication_failed", status_code=401)
+            raise AuthenticationFailed()
         return Response({"token": token_issue(user=user, using=CONTROL_ALIAS).key})
 
 
@@ -96,7 +96,7 @@ class TenantViewSet(ViewSet):
     def retrieve(self, request: Request, slug: str) -> Response:
         tenant = selectors.tenant_get(slug=slug)
         if tenant is None:
-            raise ApiError("Tenant not found.", code="not_found", status_code=404)
+            raise NotFound("Tenant not found.")
         return _tenant_response(tenant)
 
     @extend_schema(request=TenantUpdateSerializer, responses={200: TenantSerializer, 400: ErrorSerializer,
@@ -106,7 +106,7 @@ class TenantViewSet(ViewSet):
         serializer.is_valid(raise_exception=True)
         tenant = selectors.tenant_get(slug=slug, primary=True)
         if tenant is None:
-            raise ApiError("Tenant not found.", code="not_found", status_code=404)
+            raise NotFound("Tenant not found.")
         changes = {"name": tenant.name, "plan": tenant.plan, **serializer.validated_data}
         return _tenant_response(services.tenant_update(slug=slug, **changes))
 
