@@ -87,7 +87,10 @@ X_FRAME_OPTIONS = "DENY"
 PLAIN_HTTP = {"SECURE_SSL_REDIRECT": False, "SECURE_HSTS_SECONDS": 0,
               "SESSION_COOKIE_SECURE": False, "CSRF_COOKIE_SECURE": False}
 
+# One URLconf per plane: ROOT_URLCONF is the platform's, TENANT_URLCONF the tenant API's
+# (the tenant middleware sets it as request.urlconf; core.urlconfs tells the planes apart).
 ROOT_URLCONF = "core.urls"
+TENANT_URLCONF = "core.urls_tenant"
 WSGI_APPLICATION = "core.wsgi.application"
 ASGI_APPLICATION = "core.asgi.application"
 
