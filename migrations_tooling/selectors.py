@@ -9,7 +9,7 @@ from django.db.models import Count, Q, QuerySet
 from core.aliases import CONTROL_ALIAS
 from core.dbservers import configured_servers
 from migrations_tooling.control import control_state
-from migrations_tooling.models import MigrationRun, RecordStatus
+from migrations_tooling.models import MigrationRecord, MigrationRun, RecordStatus
 from migrations_tooling.runner import RunOptions, select_targets
 from migrations_tooling.state import DatabaseState, fleet_state, template_target
 
@@ -50,3 +50,12 @@ def run_counts(run: MigrationRun) -> dict[str, int]:
     for status in run.records.values_list("status", flat=True):
         counts[status] = counts.get(status, 0) + 1
     return counts
+
+
+def run_get(*, pk: str) -> MigrationRun | None:
+    """Return run `pk` (any text: a non-number is no run), read on the primary."""
+    return MigrationRun.objects.using(CONTROL_ALIAS).filter(pk=pk).first() if pk.isdigit() else None
+
+
+def run_records(*, run: MigrationRun) -> QuerySet[MigrationRecord]:
+    return run.records.order_by("id")

@@ -35,6 +35,15 @@ def tenant_for_resolution(*, slug: str, primary: bool = False) -> Tenant | None:
             .first())
 
 
+def tenant_with_domains(*, pk: int) -> Tenant:
+    """Return tenant `pk` with its domains, from the primary (the answer to a write that just changed it)."""
+    return Tenant.objects.using(CONTROL_ALIAS).prefetch_related("domains").get(pk=pk)
+
+
+def server_list() -> QuerySet[DatabaseServer]:
+    return DatabaseServer.objects.using(CONTROL_ALIAS).order_by("name")
+
+
 def tenant_list() -> QuerySet[Tenant]:
     return Tenant.objects.filter(LIVE).prefetch_related("domains").order_by("slug")
 

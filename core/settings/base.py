@@ -269,9 +269,9 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "core.errors.api_exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_THROTTLE_CLASSES": ["projects.api.throttles.TenantRateThrottle",
-                                 "projects.api.throttles.TenantUserRateThrottle",
-                                 "projects.api.throttles.TenantAnonRateThrottle"],
+    # Plane-neutral defaults: the tenant API's views add the product's throttles themselves
+    # (projects.api.base.ProductView), so the platform API runs no product code.
+    "DEFAULT_THROTTLE_CLASSES": [],
     "DEFAULT_PAGINATION_CLASS": "core.pagination.IdCursorPagination",
     "PAGE_SIZE": 50,
 }

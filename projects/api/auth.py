@@ -15,6 +15,7 @@ from rest_framework.views import APIView
 from core.errors import AuthenticationFailed
 from core.tokens import token_issue
 from projects.api import examples
+from projects.api.base import ProductView
 
 
 class TokenRequestSerializer(serializers.Serializer):
@@ -35,7 +36,7 @@ class MeSerializer(serializers.Serializer):
     is_admin = serializers.BooleanField(source="is_staff")
 
 
-class TokenView(APIView):
+class TokenView(ProductView, APIView):
     """Exchange a tenant user's username and password for a token valid in this tenant only."""
 
     authentication_classes: list[Any] = []
@@ -52,7 +53,7 @@ class TokenView(APIView):
         return Response({"token": token_issue(user=user).key})
 
 
-class MeView(APIView):
+class MeView(ProductView, APIView):
     permission_classes = [IsAuthenticated]
 
     @extend_schema(responses=MeSerializer, tags=["auth"])

@@ -26,6 +26,7 @@ from rest_framework.viewsets import GenericViewSet, ModelViewSet
 from core.pagination import IdCursorPagination
 from projects import selectors, services
 from projects.api import examples
+from projects.api.base import ProductView
 from projects.api.filters import TaskFilter
 from projects.api.pagination import TaskCursorPagination
 from projects.api.permissions import IsTenantAdminOrReadOnly, ProjectPermission, TaskPermission
@@ -51,7 +52,7 @@ TASK_ORDERINGS = [prefix + name for name in ORDERING_FIELDS for prefix in ("", "
 KEY_TAKEN = conflict("Another project has this key (`project_exists`).")
 
 
-class TenantViews(GenericViewSet):
+class TenantViews(ProductView, GenericViewSet):
     """Common ground of the product's viewsets: integer ids, and what the user may see."""
 
     lookup_value_regex = "[0-9]+"  # any other id is a 404 before it reaches a query

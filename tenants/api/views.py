@@ -30,7 +30,7 @@ from tenants.api.serializers import (
     TenantSerializer,
     TenantUpdateSerializer,
 )
-from tenants.models import DatabaseServer, Tenant
+from tenants.models import Tenant
 
 # 409 (tenant_exists, invalid_state), 503 queue_unavailable (the broker is down: nothing was changed).
 QUEUED_ERRORS = {409: ErrorSerializer, 503: ErrorSerializer}
@@ -55,7 +55,7 @@ class PlatformTokenView(APIView):
 
 
 def _tenant_response(tenant: Tenant, status_code: int = 200, **extra: Any) -> Response:
-    tenant = Tenant.objects.using(CONTROL_ALIAS).prefetch_related("domains").get(pk=tenant.pk)
+    tenant = selectors.tenant_with_domains(pk=tenant.pk)
     return Response({**TenantSerializer(tenant).data, **extra}, status=status_code)
 
 
@@ -155,7 +155,7 @@ class ServerListView(APIView):
     def get(self, request: Request) -> Response:
         loads = selectors.server_loads()
         rows = []
-        for server in DatabaseServer.objects.using(CONTROL_ALIAS).order_by("name"):
+        for server in selectors.server_list():
             server.tenant_count = loads.get(server.name, 0)  # type: ignore[attr-defined]
             server.replica_lag_seconds = selectors.replica_lags(  # type: ignore[attr-defined]
                 server=server.name, replicas=server.replicas)
