@@ -7,7 +7,8 @@ import re
 import uuid
 from collections.abc import Callable
 
-from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
 
 from core.errors import CoreErrorCode, json_error, known_error_response
 from core.logging import request_id_var
@@ -48,9 +49,6 @@ class JsonErrorMiddleware:
         return response
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
-        from django.core.exceptions import PermissionDenied
-        from django.http import Http404
-
         if isinstance(exception, Http404 | PermissionDenied):
             return None  # Django's handlers (ours, in core.urls) answer these
         known = known_error_response(exception)  # 413, 429, 503 database_unavailable, ...

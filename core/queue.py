@@ -9,6 +9,11 @@ raises `QueueUnavailable`, which the API renders as
 
 Call it once the rows the task reads are committed (e.g. from
 `routers.tenant_on_commit`), so a worker never starts before they exist.
+
+Services name the task (`"projects.run_export"`) instead of importing it: the
+tasks module imports the services it calls, and an import back would be a
+cycle. The name is looked up in the Celery app's registry, so the registered
+task object sends it (a `TenantTask` still adds its tenant headers).
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+from celery import current_app
 from kombu.exceptions import OperationalError
 
 from core.errors import ApiError, CoreErrorCode
@@ -36,7 +42,12 @@ class QueueUnavailable(ApiError):
 
 
 def enqueue_or_fail(task: Any, *args: Any, undo: Callable[[], object] | None = None, **kwargs: Any) -> Any:
-    """Send `task(*args, **kwargs)`; if the broker cannot take it, run `undo` and raise QueueUnavailable."""
+    """Send `task(*args, **kwargs)`; if the broker cannot take it, run `undo` and raise QueueUnavailable.
+
+    `task` is a task object or its registered name.
+    """
+    if isinstance(task, str):
+        task = current_app.tasks[task]
     try:
         # A connection of its own, not the pool's: it reads the broker setting now and cannot be
         # a pooled socket the broker dropped. These calls are rare writes; a connect is cheap.

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from django.db import connections
+
 from core.aliases import CONTROL_ALIAS
 from core.errors import ApiError
 from core.locks import LockPurpose, lock_key
@@ -36,8 +38,6 @@ def fleet_lock() -> Iterator[None]:
 
 def run_lock_held() -> bool:
     """Return True when some session holds the global run lock (a run is alive)."""
-    from django.db import connections
-
     with connections[CONTROL_ALIAS].cursor() as cursor:
         cursor.execute("SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted "
                        "AND database = (SELECT oid FROM pg_database WHERE datname = current_database()) "

@@ -37,9 +37,8 @@ def migration_run_start(*, options: runner.RunOptions, requested_by: str, enqueu
 
 
 def _enqueue(run: MigrationRun, *, undo: Callable[[], object]) -> None:
-    from migrations_tooling.tasks import execute_run
-
-    enqueue_or_fail(execute_run, run.pk, undo=undo)
+    # By name: migrations_tooling.tasks imports this module, not the reverse.
+    enqueue_or_fail("migrations_tooling.execute_run", run.pk, undo=undo)
 
 
 def migration_run_resume(*, run: MigrationRun, overrides: dict[str, Any], requested_by: str,

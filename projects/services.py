@@ -9,10 +9,9 @@ from __future__ import annotations
 import csv
 import io
 import logging
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
-from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError
 from django.db.models import F
@@ -20,7 +19,7 @@ from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
 from core.errors import Conflict, InvalidInput
-from core.queue import QueueUnavailable, enqueue_or_fail
+from core.queue import enqueue_or_fail
 from projects import selectors
 from projects.errors import ProductErrorCode
 from projects.models import WRITER_ROLES, Comment, Export, ExportStatus, Project, ProjectMembership, Role, Task
@@ -29,6 +28,8 @@ from routers import tenant_atomic, tenant_on_commit
 logger = logging.getLogger("tessera.exports")
 
 EXPORT_BATCH = 500
+# The export task by name: projects.tasks imports this module, not the reverse.
+RUN_EXPORT = "projects.run_export"
 # Spreadsheets run a cell that starts with one of these as a formula (CSV injection).
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 EXPORT_COLUMNS = ["id", "project", "title", "status", "priority", "assignee", "tags", "due_date", "created_at"]
@@ -173,14 +174,12 @@ def export_request(*, user: Any, filters: dict[str, Any]) -> Export:
     With the broker down the row is deleted again and the request fails with
     503 `queue_unavailable`: an export nobody will ever run is never left `queued`.
     """
-    from projects.tasks import run_export
-
     def forget() -> None:
         Export.objects.filter(pk=export.pk).delete()
 
     with tenant_atomic():
         export = Export.objects.create(requested_by=user, filters=filters)
-        tenant_on_commit(lambda: enqueue_or_fail(run_export, export.pk, undo=forget))
+        tenant_on_commit(lambda: enqueue_or_fail(RUN_EXPORT, export.pk, undo=forget))
     return export
 
 
@@ -223,37 +222,6 @@ def _export_csv(export: Export) -> tuple[str, int]:
         done, last_id = done + len(batch), batch[-1].pk
         Export.objects.filter(pk=export.pk).update(rows_done=done, heartbeat_at=timezone.now())
     return buffer.getvalue(), done
-
-
-def export_watchdog() -> dict[str, int]:
-    """Queue again, or fail, the current tenant's exports that stopped making progress; return the counts.
-
-    An export is stalled when it has been `queued` longer than EXPORT_STALL_SECONDS
-    (its message was lost, or refused while the tenant was suspended) or `running`
-    without a batch written for that long (its worker was killed). It is queued
-    again until the watchdog has done so EXPORT_MAX_ATTEMPTS times, then failed
-    with an error that says so. Each change is a compare-and-set, so two
-    watchdogs never queue one export twice.
-    """
-    from projects.tasks import run_export
-
-    cutoff = timezone.now() - timedelta(seconds=settings.EXPORT_STALL_SECONDS)
-    counts = {"requeued": 0, "failed": 0}
-    for export in selectors.stalled_exports(before=cutoff):
-        same = Export.objects.filter(pk=export.pk, status=export.status, queued_at=export.queued_at,
-                                     heartbeat_at=export.heartbeat_at)
-        if export.attempts >= settings.EXPORT_MAX_ATTEMPTS:
-            error = (f"The export stalled {export.attempts + 1} times (its worker was lost); "
-                     "request a new export.")
-            counts["failed"] += same.update(status=ExportStatus.FAILED, error=error, finished_at=timezone.now())
-        elif same.update(status=ExportStatus.QUEUED, queued_at=timezone.now(), heartbeat_at=None,
-                         attempts=F("attempts") + 1):
-            counts["requeued"] += 1
-            try:
-                enqueue_or_fail(run_export, export.pk)
-            except QueueUnavailable:  # still queued: the next round queues it again
-                logger.warning("export watchdog could not queue export %s", export.pk)
-    return counts
 
 
 def _cell(value: object) -> str:

@@ -20,8 +20,8 @@ from routers.exceptions import (
 )
 from routers.planes import Plane, plane_of
 from routers.policy import database_settings_sql
-from routers.probes import probe as replica_probe
 from routers.registry import drop_alias, ensure_registered, register_database, unregister
+from routers.replicas import probe as replica_probe
 from routers.spec import SLUG_RE, TenantSpec, database_name_for, is_tenant_alias, slug_of
 from routers.tasks import TenantTask
 from routers.transaction import tenant_atomic, tenant_on_commit

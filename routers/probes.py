@@ -14,15 +14,13 @@ import contextlib
 import math
 import os
 import threading
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import psycopg2
 from django.conf import settings
 
 from core.dbservers import REPLICA_STATUS_SQL, Endpoint, configured_servers
-
-if TYPE_CHECKING:
-    from routers.replicas import ReplicaStatus
+from routers.consistency import lsn_to_int
 
 PROBE_TIMEOUT_SECONDS = 1
 _connections: dict[tuple[str, int], Any] = {}
@@ -31,28 +29,30 @@ _locks: dict[tuple[str, int], threading.Lock] = {}
 _locks_guard = threading.Lock()
 
 
-def probe(server: str, index: int) -> ReplicaStatus | None:
-    """Refresh replica `index` of `server`; None if another thread is probing it."""
-    from routers import replicas
+class ProbeBusy(Exception):
+    """Another thread is probing this replica right now."""
 
+
+def measure(server: str, index: int) -> tuple[int, float]:
+    """Return replica `index` of `server`'s replayed LSN and lag in seconds (infinite: cut off).
+
+    Raise ProbeBusy when another thread is probing it, psycopg2.Error when it cannot be read.
+    `routers.replicas.probe` records the answer; this module only asks.
+    """
     key = (server, index)
     with _locks_guard:
         lock = _locks.setdefault(key, threading.Lock())
     if not lock.acquire(blocking=False):
-        return None
+        raise ProbeBusy(key)
     try:
         lsn_text, lag = _query(key)
-    except psycopg2.Error as exc:
+    except psycopg2.Error:
         _drop(key)
-        replicas.mark_failed(server, index, None, exc)
-        return None
+        raise
     finally:
         lock.release()
-    from routers.consistency import lsn_to_int
-
     # No lag means no WAL receiver: the replica is cut off from its primary.
-    lag_seconds = math.inf if lag is None else float(lag)
-    return replicas.record(server, index, lsn_to_int(lsn_text) if lsn_text else 0, lag_seconds)
+    return lsn_to_int(lsn_text) if lsn_text else 0, math.inf if lag is None else float(lag)
 
 
 def _query(key: tuple[str, int]) -> tuple[str | None, float | None]:

@@ -16,6 +16,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+import psycopg2
 from django.conf import settings
 from django.db import DatabaseError, connections
 
@@ -35,6 +36,18 @@ class ReplicaStatus:
     lag_seconds: float = 0.0
     checked_at: float = 0.0
     failed_until: float = 0.0
+
+
+def probe(server: str, index: int) -> ReplicaStatus | None:
+    """Refresh replica `index` of `server`; None if another thread is probing it, or it failed."""
+    try:
+        replay_lsn, lag_seconds = probes.measure(server, index)
+    except probes.ProbeBusy:
+        return None
+    except psycopg2.Error as exc:
+        mark_failed(server, index, None, exc)
+        return None
+    return record(server, index, replay_lsn, lag_seconds)
 
 
 def read_alias(primary: str, replicas: list[str], server: str) -> str:
@@ -75,7 +88,7 @@ def _usable(server: str, index: int, required: int) -> bool:
     stale = status is None or now - status.checked_at > settings.REPLICA_LSN_CACHE_SECONDS
     behind = status is not None and status.replay_lsn < required
     if stale or behind:
-        status = probes.probe(server, index) or _status.get((server, index))
+        status = probe(server, index) or _status.get((server, index))
     if status is None or status.failed_until > now:
         return False
     return status.lag_seconds <= settings.REPLICA_MAX_LAG_SECONDS and status.replay_lsn >= required

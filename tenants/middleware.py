@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from django.conf import settings
+from django.core.exceptions import DisallowedHost
 from django.http import HttpRequest, HttpResponse
 
 from core.errors import ADMIN_PREFIX, CoreErrorCode, json_error
@@ -76,8 +77,6 @@ def _tenant_host(request: HttpRequest) -> bool:
 
 
 def _has_host(request: HttpRequest) -> bool:
-    from django.core.exceptions import DisallowedHost
-
     try:
         request.get_host()
     except DisallowedHost:

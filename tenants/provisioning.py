@@ -22,6 +22,7 @@ from contextlib import contextmanager
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.core.management import call_command
 from django.db import connections, transaction
 from django.utils import timezone
 
@@ -97,7 +98,6 @@ def _refuse_if_owner_lives(comment: str, name: str) -> None:
 
 
 def _migrate(tenant: Tenant) -> None:
-    from django.core.management import call_command
 
     spec = selectors.tenant_spec(tenant)
     ensure_registered(spec)

@@ -12,7 +12,6 @@ from __future__ import annotations
 import logging
 import secrets
 from collections.abc import Callable
-from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth.hashers import make_password
@@ -24,9 +23,9 @@ from django.utils import timezone
 from core.aliases import CONTROL_ALIAS
 from core.dbservers import configured_servers
 from core.errors import Conflict, InvalidInput, NotFound
-from core.queue import QueueUnavailable, enqueue_or_fail
+from core.queue import enqueue_or_fail
 from routers import database_name_for
-from tenants import operations, orphans, provisioning, resolution, selectors
+from tenants import operations, resolution, selectors
 from tenants.errors import InvalidState, NoCapacity, TenantErrorCode
 from tenants.models import (
     DatabaseServer,
@@ -150,10 +149,11 @@ def _place(requested: str | None) -> DatabaseServer:
     return chosen
 
 
-def _enqueue(job: ProvisioningJob, *, undo: Callable[[], object] | None = None) -> None:
-    from tenants.tasks import delete_tenant, provision_tenant
-
-    enqueue_or_fail(provision_tenant if job.kind == JobKind.PROVISION else delete_tenant, job.pk, undo=undo)
+def job_enqueue(*, job: ProvisioningJob, undo: Callable[[], object] | None = None) -> None:
+    """Queue the task that runs `job`; if the broker refuses it, run `undo` and raise QueueUnavailable."""
+    # By name: tenants.tasks imports this module, not the reverse. Both tasks run `provisioning.job_run`.
+    task = "tenants.provision_tenant" if job.kind == JobKind.PROVISION else "tenants.delete_tenant"
+    enqueue_or_fail(task, job.pk, undo=undo)
 
 
 def _enqueue_or_undo(job: ProvisioningJob, *, undo: Callable[[], object]) -> None:
@@ -164,7 +164,7 @@ def _enqueue_or_undo(job: ProvisioningJob, *, undo: Callable[[], object]) -> Non
             undo()
         resolution.invalidate()
 
-    _enqueue(job, undo=undo_all)
+    job_enqueue(job=job, undo=undo_all)
 
 
 def _tenant_or_404(slug: str) -> Tenant:
@@ -304,25 +304,3 @@ def tenant_cors_set(*, slug: str, origins: list[str]) -> Tenant:
     resolution.invalidate()
     tenant.refresh_from_db(using=CONTROL_ALIAS)
     return tenant
-
-
-def provisioning_watchdog(*, sweep: bool = True) -> dict[str, int]:
-    """Requeue or fail jobs that stopped making progress (their worker died), then sweep orphans.
-
-    A job whose advisory lock a live session holds is only slow: it is
-    counted as busy and left alone.
-    """
-    cutoff = timezone.now() - timedelta(seconds=settings.PROVISIONING_STALL_SECONDS)
-    counts = {"requeued": 0, "failed": 0, "busy": 0, "swept": 0}
-    for job in selectors.stalled_jobs(heartbeat_before=cutoff):
-        outcome = provisioning.job_rescue(job=job)
-        if outcome == "requeued":
-            try:
-                _enqueue(job)
-            except QueueUnavailable:  # still pending: the next round queues it again
-                logger.warning("watchdog could not requeue job %s", job.pk)
-        if outcome:
-            counts[outcome] += 1
-    if sweep:
-        counts["swept"] = len(orphans.orphan_databases_sweep())
-    return counts
