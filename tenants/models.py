@@ -67,8 +67,9 @@ class Tenant(models.Model):
         permissions = [("suspend_tenant", "Can suspend a tenant"), ("resume_tenant", "Can resume a tenant")]
         constraints = [
             # A deleted tenant frees its slug and database name for reuse.
-            models.UniqueConstraint(fields=["slug"], condition=~Q(status="deleted"), name="tenant_slug_live"),
-            models.UniqueConstraint(fields=["server", "database"], condition=~Q(status="deleted"),
+            models.UniqueConstraint(fields=["slug"], condition=~Q(status=TenantStatus.DELETED),
+                                    name="tenant_slug_live"),
+            models.UniqueConstraint(fields=["server", "database"], condition=~Q(status=TenantStatus.DELETED),
                                     name="tenant_database_live"),
         ]
 

@@ -19,6 +19,7 @@ import logging
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from enum import StrEnum
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -283,17 +284,25 @@ def job_requeue(*, job: ProvisioningJob) -> bool:
                         attempts=job.attempts + lost))
 
 
-def job_rescue(*, job: ProvisioningJob) -> str | None:
+class RescueOutcome(StrEnum):
+    """What the watchdog did with a stalled job (the keys of its counts)."""
+
+    BUSY = "busy"
+    FAILED = "failed"
+    REQUEUED = "requeued"
+
+
+def job_rescue(*, job: ProvisioningJob) -> RescueOutcome | None:
     """Fail a stalled job out of attempts, or put it back to pending; return what was done.
 
-    Returns "busy" when a live session holds the job's lock (a slow but healthy
-    run: its heartbeat is late, not its worker dead), "failed", "requeued"
+    Returns BUSY when a live session holds the job's lock (a slow but healthy
+    run: its heartbeat is late, not its worker dead), FAILED, REQUEUED
     (the caller queues it again), or None when the job moved on meanwhile.
     The lock is held while deciding, so no worker starts the job under us.
     """
     with job_lock(job.pk) as mine:
         if not mine:
-            return "busy"
+            return RescueOutcome.BUSY
         current = (ProvisioningJob.objects.select_related("tenant")
                    .filter(pk=job.pk, status=job.status, heartbeat_at=job.heartbeat_at, queued_at=job.queued_at)
                    .first())
@@ -301,8 +310,8 @@ def job_rescue(*, job: ProvisioningJob) -> str | None:
             return None
         if current.attempts >= settings.PROVISIONING_MAX_ATTEMPTS:
             job_fail(job=current, error="no progress: the job stalled on every attempt")
-            return "failed"
-        return "requeued" if job_requeue(job=current) else None
+            return RescueOutcome.FAILED
+        return RescueOutcome.REQUEUED if job_requeue(job=current) else None
 
 
 @contextmanager

@@ -25,10 +25,10 @@ def provisioning_watchdog(*, sweep: bool = True) -> dict[str, int]:
     counted as busy and left alone.
     """
     cutoff = timezone.now() - timedelta(seconds=settings.PROVISIONING_STALL_SECONDS)
-    counts = {"requeued": 0, "failed": 0, "busy": 0, "swept": 0}
+    counts: dict[str, int] = {**{outcome.value: 0 for outcome in provisioning.RescueOutcome}, "swept": 0}
     for job in selectors.stalled_jobs(heartbeat_before=cutoff):
         outcome = provisioning.job_rescue(job=job)
-        if outcome == "requeued":
+        if outcome == provisioning.RescueOutcome.REQUEUED:
             try:
                 services.job_enqueue(job=job)
             except QueueUnavailable:  # still pending: the next round queues it again
