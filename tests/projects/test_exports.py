@@ -12,9 +12,10 @@ from typing import Any
 from core.celery import app
 from projects.models import Export
 from routers import tenant_context
+from tests.api import Api
 from tests.conftest import free_port
 from tests.factories import TaskFactory
-from tests.projects.conftest import TenantClient, TenantWorld, as_user
+from tests.projects.conftest import TenantWorld, as_user
 
 
 @contextmanager
@@ -46,7 +47,7 @@ def test_a_dead_broker_is_a_503_and_leaves_no_export_behind(product: dict[str, T
     assert again.status_code == 202 and again.json()["status"] == "queued"
 
 
-def _finished(client: TenantClient, export_id: int) -> dict[str, Any]:
+def _finished(client: Api, export_id: int) -> dict[str, Any]:
     deadline, body = time.monotonic() + 120, {}
     while time.monotonic() < deadline:
         body = client.get(f"/api/exports/{export_id}/").json()

@@ -9,7 +9,8 @@ from django.contrib.auth import get_user_model
 from django.db import connections
 
 from routers import tenant_context
-from tests.projects.conftest import TenantClient, TenantWorld, as_user
+from tests.api import Api
+from tests.projects.conftest import TenantWorld, as_user
 
 
 def test_sign_in_and_me(product: dict[str, TenantWorld]) -> None:
@@ -129,7 +130,7 @@ def test_tenant_admins_deactivate_promote_and_reactivate_users(product: dict[str
     on = admin.patch(f"/api/users/{member_id}/", {"is_active": True, "is_admin": True, "first_name": "M"})
     assert on.status_code == 200 and on.json()["is_admin"] is True and on.json()["first_name"] == "M"
     token = as_user(alpha, "nobody").post("/api/auth/token/", sign_in).json()["token"]
-    promoted = TenantClient("alpha", token).get("/api/projects/").json()["results"]
+    promoted = Api(token=token, tenant="alpha").get("/api/projects/").json()["results"]
     assert {p["key"] for p in promoted} == {"MAIN", "SECRET"}  # tenant admins see every project
 
 

@@ -19,9 +19,10 @@ from core.celery import app
 from core.dbservers import configured_servers
 from tenants import dbops, provisioning, services, watchdog
 from tenants.models import JobStatus, ProvisioningJob, Tenant
+from tests.api import Api
 from tests.conftest import ROOT
 from tests.factories import ProvisioningJobFactory
-from tests.tenants.conftest import Api, new_tenant, wait_for, worker_command
+from tests.tenants.conftest import new_tenant, wait_for, worker_command
 
 
 @pytest.mark.parametrize("slug,reason", [
