@@ -3,7 +3,7 @@
 A path that a top-level entry of the platform URLconf matches (an `include()`
 as a prefix, a view exactly) is the platform's; otherwise one matched by the
 tenant URLconf's top-level entries is the tenant's; anything else is the
-platform's again (its 404). Nothing else spells the planes' prefixes.
+platform's again (its 404).
 """
 
 from __future__ import annotations

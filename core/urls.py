@@ -2,7 +2,8 @@
 
 The tenant plane has its own, `core.urls_tenant` (settings.TENANT_URLCONF), which the
 tenant middleware sets as `request.urlconf` for the paths it serves; `core.urlconfs`
-says which plane a path belongs to from these two lists, nowhere else.
+says which plane a path belongs to from these two lists (`tests/core/test_application_layer.py`
+fails on an API path spelled anywhere else).
 """
 
 from django.contrib import admin

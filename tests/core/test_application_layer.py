@@ -67,3 +67,20 @@ def test_the_check_sees_an_import_in_a_function_but_not_under_type_checking() ->
     source = ("from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    import os\n"
               "def f():\n    from projects.tasks import run_export\n")
     assert _inner_imports(ast.parse(source)) == [5]
+
+
+URLCONFS = {"core/urls.py", "core/urls_tenant.py", "core/urls_local.py", "core/urls_local_tenant.py"}
+# Text for people, not routing: the OpenAPI schema's sample bodies, and the demo's "how to call it" summary.
+EXAMPLES = {"projects/api/examples.py", "tenants/management/commands/bootstrap_demo.py"}
+
+
+def _api_paths(tree: ast.Module) -> list[int]:
+    """Return the lines of string literals that spell an API path (`/api/...` or `api/...`)."""
+    return sorted(node.lineno for node in ast.walk(tree) if isinstance(node, ast.Constant)
+                  and isinstance(node.value, str) and node.value.startswith(("/api/", "api/")))
+
+
+def test_only_the_planes_urlconfs_spell_api_paths() -> None:
+    found = [f"{path}:{line}" for path, tree in package_modules() if path not in URLCONFS | EXAMPLES
+             for line in _api_paths(tree)]
+    assert found == [], "ask core.urlconfs which plane a path is in, and reverse() a URL"
