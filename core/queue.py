@@ -12,7 +12,7 @@ Call it once the rows the task reads are committed (e.g. from
 
 Services name the task (`"projects.run_export"`) instead of importing it: the
 tasks module imports the services it calls, and an import back would be a
-cycle. The name is looked up in the Celery app's registry, so the registered
+cycle. The name is looked up in the project's Celery app (`core.celery`), so the registered
 task object sends it (a `TenantTask` still adds its tenant headers).
 """
 
@@ -22,9 +22,9 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from celery import current_app
 from kombu.exceptions import OperationalError
 
+from core.celery import app
 from core.errors import ApiError, CoreErrorCode
 
 logger = logging.getLogger("tessera.queue")
@@ -47,7 +47,7 @@ def enqueue_or_fail(task: Any, *args: Any, undo: Callable[[], object] | None = N
     `task` is a task object or its registered name.
     """
     if isinstance(task, str):
-        task = current_app.tasks[task]
+        task = app.tasks[task]  # our app, not celery.current_app: that is per thread, and a fallback elsewhere
     try:
         # A connection of its own, not the pool's: it reads the broker setting now and cannot be
         # a pooled socket the broker dropped. These calls are rare writes; a connect is cheap.
