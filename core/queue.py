@@ -41,13 +41,20 @@ class QueueUnavailable(ApiError):
     detail = "The task queue is unavailable; nothing was changed. Try again shortly."
 
 
+def _registered(name: str) -> Any:
+    """Return the project's task `name` (our app, not celery.current_app: that one is per thread)."""
+    if name not in app.tasks:  # autodiscovery is lazy: import every app's tasks module once
+        app.loader.import_default_modules()
+    return app.tasks[name]
+
+
 def enqueue_or_fail(task: Any, *args: Any, undo: Callable[[], object] | None = None, **kwargs: Any) -> Any:
     """Send `task(*args, **kwargs)`; if the broker cannot take it, run `undo` and raise QueueUnavailable.
 
     `task` is a task object or its registered name.
     """
     if isinstance(task, str):
-        task = app.tasks[task]  # our app, not celery.current_app: that is per thread, and a fallback elsewhere
+        task = _registered(task)
     try:
         # A connection of its own, not the pool's: it reads the broker setting now and cannot be
         # a pooled socket the broker dropped. These calls are rare writes; a connect is cheap.

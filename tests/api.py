@@ -19,7 +19,8 @@ class Api:
                  host: str | None = None) -> None:
         self.client, self.token, self.tenant, self.host = client or Client(), token, tenant, host
 
-    def _headers(self, tenant: str | None, token: str | None) -> dict[str, str]:
+    def headers(self, tenant: str | None = None, token: str | None = None) -> dict[str, str]:
+        """Return the test client keyword arguments that address the tenant and carry the token."""
         headers = {}
         if tenant is None and self.host:
             headers["HTTP_HOST"] = self.host
@@ -30,16 +31,16 @@ class Api:
         return headers
 
     def get(self, path: str, data: Any = None, *, tenant: str | None = None, token: str | None = None) -> Any:
-        return self.client.get(path, data or {}, **self._headers(tenant, token))
+        return self.client.get(path, data or {}, **self.headers(tenant, token))
 
     def post(self, path: str, data: Any = None, *, tenant: str | None = None, token: str | None = None) -> Any:
-        return self.client.post(path, data or {}, content_type="application/json", **self._headers(tenant, token))
+        return self.client.post(path, data or {}, content_type="application/json", **self.headers(tenant, token))
 
     def patch(self, path: str, data: Any, *, tenant: str | None = None, token: str | None = None) -> Any:
-        return self.client.patch(path, data, content_type="application/json", **self._headers(tenant, token))
+        return self.client.patch(path, data, content_type="application/json", **self.headers(tenant, token))
 
     def delete(self, path: str, *, tenant: str | None = None, token: str | None = None) -> Any:
-        return self.client.delete(path, **self._headers(tenant, token))
+        return self.client.delete(path, **self.headers(tenant, token))
 
     def wait_status(self, slug: str, wanted: set[str], timeout: float = 120.0) -> dict[str, Any]:
         """Poll the platform API until tenant `slug` is in one of `wanted` (a deadline, not a sleep)."""

@@ -145,4 +145,4 @@ def test_admins_cannot_lock_themselves_out_and_bad_input_is_400(product: dict[st
     assert admin.patch(f"/api/users/{me}/", {"is_active": "maybe"}).status_code == 400
     assert admin.patch("/api/users/999999/", {"first_name": "x"}).status_code == 404
     assert admin.client.put(f"/api/users/{me}/", {}, content_type="application/json",
-                            **admin._kw()).status_code == 405
+                            **admin.headers()).status_code == 405
