@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from enum import StrEnum
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
@@ -20,6 +21,8 @@ from rest_framework import exceptions as drf_exceptions
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
 
+from core.errorcodes import CoreErrorCode
+
 logger = logging.getLogger("tessera.errors")
 
 
@@ -27,10 +30,10 @@ class ApiError(Exception):
     """An error with a stable code that the API reports as-is."""
 
     status_code = 400
-    code = "bad_request"
+    code: StrEnum = CoreErrorCode.BAD_REQUEST
     detail = "Bad request."
 
-    def __init__(self, detail: str | None = None, *, code: str | None = None,
+    def __init__(self, detail: str | None = None, *, code: StrEnum | None = None,
                  status_code: int | None = None, headers: dict[str, str] | None = None,
                  fields: dict[str, list[str]] | None = None) -> None:
         self.detail = detail or self.detail
@@ -49,8 +52,26 @@ class ApiError(Exception):
 
 class Conflict(ApiError):
     status_code = 409
-    code = "conflict"
+    code = CoreErrorCode.CONFLICT
     detail = "The resource already exists."
+
+
+class NotFound(ApiError):
+    status_code = 404
+    code = CoreErrorCode.NOT_FOUND
+    detail = "Not found."
+
+
+class InvalidInput(ApiError):
+    status_code = 400
+    code = CoreErrorCode.VALIDATION_ERROR
+    detail = "Invalid input."
+
+
+class AuthenticationFailed(ApiError):
+    status_code = 401
+    code = CoreErrorCode.AUTHENTICATION_FAILED
+    detail = "Wrong username or password."
 
 
 DATABASE_RETRY_AFTER_SECONDS = 5
@@ -61,7 +82,7 @@ UNAVAILABLE_SQLSTATES = ("08", "57P", "53")
 QUERY_CANCELED_SQLSTATE = "57014"
 
 
-def json_error(status: int, code: str, detail: str, **extra: Any) -> JsonResponse:
+def json_error(status: int, code: StrEnum, detail: str, **extra: Any) -> JsonResponse:
     return JsonResponse({"code": code, "detail": detail, **extra}, status=status)
 
 
@@ -87,14 +108,14 @@ def known_error_response(exc: BaseException | None) -> JsonResponse | None:
             response[name] = value
         return response
     if isinstance(exc, RequestDataTooBig):
-        return json_error(413, "request_too_large", "The request body is larger than this API accepts.")
+        return json_error(413, CoreErrorCode.REQUEST_TOO_LARGE, "The request body is larger than this API accepts.")
     if statement_timed_out(exc):
         logger.warning("statement cancelled: %s", str(exc).strip()[:200])
-        return json_error(504, "statement_timeout", "The request ran longer than the tenant's plan allows a "
-                          "database statement to run.", limit="statement_timeout_ms")
+        return json_error(504, CoreErrorCode.STATEMENT_TIMEOUT, "The request ran longer than the tenant's plan "
+                          "allows a database statement to run.", limit="statement_timeout_ms")
     if database_unavailable(exc):
         logger.warning("database unavailable: %s", str(exc).strip()[:200])
-        response = json_error(503, "database_unavailable", "A database is unavailable; try again soon.")
+        response = json_error(503, CoreErrorCode.DATABASE_UNAVAILABLE, "A database is unavailable; try again soon.")
         response["Retry-After"] = str(DATABASE_RETRY_AFTER_SECONDS)
         return response
     return None
@@ -121,8 +142,8 @@ def _body(exc: drf_exceptions.APIException) -> dict[str, Any]:
         detail = exc.detail
         if isinstance(detail, dict):
             message = _first_message(detail) or "Invalid input."
-            return {"code": "validation_error", "detail": message, "fields": detail}
-        return {"code": "validation_error", "detail": _first_message(detail) or "Invalid input."}
+            return {"code": CoreErrorCode.VALIDATION_ERROR, "detail": message, "fields": detail}
+        return {"code": CoreErrorCode.VALIDATION_ERROR, "detail": _first_message(detail) or "Invalid input."}
     code = getattr(exc.detail, "code", None) or exc.default_code
     return {"code": str(code), "detail": str(exc.detail)}
 
@@ -159,29 +180,29 @@ def _in_admin(request: HttpRequest) -> bool:
 
 
 def bad_request(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
-    return known_error_response(exception) or json_error(400, "bad_request",
+    return known_error_response(exception) or json_error(400, CoreErrorCode.BAD_REQUEST,
                                                         "The request could not be understood.")
 
 
 def permission_denied(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     if _in_admin(request):
         return defaults.permission_denied(request, exception or DjangoPermissionDenied())
-    return json_error(403, "permission_denied", "You do not have permission to do this.")
+    return json_error(403, CoreErrorCode.PERMISSION_DENIED, "You do not have permission to do this.")
 
 
 def page_not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     if _in_admin(request):
         return defaults.page_not_found(request, exception or Http404())
-    return json_error(404, "not_found", "Not found.")
+    return json_error(404, CoreErrorCode.NOT_FOUND, "Not found.")
 
 
 def server_error(request: HttpRequest) -> JsonResponse:
     # Django calls this while handling the exception (raised in a middleware, say).
-    return known_error_response(sys.exc_info()[1]) or json_error(500, "server_error",
+    return known_error_response(sys.exc_info()[1]) or json_error(500, CoreErrorCode.SERVER_ERROR,
                                                                 "An internal error occurred.")
 
 
 def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
     if _in_admin(request):
         return csrf.csrf_failure(request, reason)
-    return json_error(403, "csrf_failed", "CSRF verification failed.")
+    return json_error(403, CoreErrorCode.CSRF_FAILED, "CSRF verification failed.")

@@ -26,8 +26,10 @@ from django.db import Error as DatabaseDriverError
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.http import require_safe
 from psycopg2.extensions import connection as PgConnection
+from rest_framework.authtoken.models import Token
 
 from core.aliases import CONTROL_ALIAS, CONTROL_REPLICA_ALIAS
+from core.celery import app
 from core.dbservers import REPLICA_LAG_EXPR, Endpoint, ServerConfig, configured_servers
 from core.pgconnect import connect_alias
 
@@ -93,8 +95,6 @@ def run_checks() -> dict[str, dict[str, Any]]:
 
 def _is_platform_admin(request: HttpRequest) -> bool:
     """Return True when the request carries the token of an active staff user of the control plane."""
-    from rest_framework.authtoken.models import Token
-
     scheme, _, key = request.headers.get("Authorization", "").partition(" ")
     if scheme.lower() != "token" or not key.strip():
         return False
@@ -174,8 +174,6 @@ def _redis_check() -> dict[str, Any]:
 
 
 def _broker_check() -> dict[str, Any]:
-    from core.celery import app
-
     with app.connection_for_write() as conn:
         conn.ensure_connection(max_retries=1, timeout=CHECK_TIMEOUT_SECONDS)
     return {}

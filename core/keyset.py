@@ -23,13 +23,13 @@ from django.db import models
 from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
-from core.errors import ApiError
+from core.errors import ApiError, CoreErrorCode
 
 BIGINT = 2**63
 
 
 class InvalidCursor(ApiError):
-    code = "invalid_cursor"
+    code = CoreErrorCode.INVALID_CURSOR
     detail = "The cursor is not valid for this list; start again from the first page."
 
 

@@ -7,10 +7,11 @@ import re
 import uuid
 from collections.abc import Callable
 
-from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
 
 from core.clients import client_ip
-from core.errors import json_error, known_error_response
+from core.errors import CoreErrorCode, json_error, known_error_response
 from core.logging import client_ip_var, request_id_var
 
 logger = logging.getLogger("tessera.request")
@@ -45,18 +46,15 @@ class JsonErrorMiddleware:
         response = self.get_response(request)
         if isinstance(response, HttpResponseNotAllowed):  # Django's is an empty text/html body
             allowed = response["Allow"]
-            response = json_error(405, "method_not_allowed", f"Method {request.method} not allowed.")
+            response = json_error(405, CoreErrorCode.METHOD_NOT_ALLOWED, f"Method {request.method} not allowed.")
             response["Allow"] = allowed
         return response
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
-        from django.core.exceptions import PermissionDenied
-        from django.http import Http404
-
         if isinstance(exception, Http404 | PermissionDenied):
             return None  # Django's handlers (ours, in core.urls) answer these
         known = known_error_response(exception)  # 413, 429, 503 database_unavailable, ...
         if known is not None:
             return known
         logger.exception("unhandled error on %s %s", request.method, request.path)
-        return json_error(500, "server_error", "An internal error occurred.")
+        return json_error(500, CoreErrorCode.SERVER_ERROR, "An internal error occurred.")

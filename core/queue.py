@@ -9,6 +9,11 @@ raises `QueueUnavailable`, which the API renders as
 
 Call it once the rows the task reads are committed (e.g. from
 `routers.tenant_on_commit`), so a worker never starts before they exist.
+
+Services name the task (`"projects.run_export"`) instead of importing it: the
+tasks module imports the services it calls, and an import back would be a
+cycle. The name is looked up in the project's Celery app (`core.celery`), so the registered
+task object sends it (a `TenantTask` still adds its tenant headers).
 """
 
 from __future__ import annotations
@@ -19,7 +24,8 @@ from typing import Any
 
 from kombu.exceptions import OperationalError
 
-from core.errors import ApiError
+from core.celery import app
+from core.errors import ApiError, CoreErrorCode
 
 logger = logging.getLogger("tessera.queue")
 
@@ -31,12 +37,24 @@ RETRY_AFTER_SECONDS = 5
 
 class QueueUnavailable(ApiError):
     status_code = 503
-    code = "queue_unavailable"
+    code = CoreErrorCode.QUEUE_UNAVAILABLE
     detail = "The task queue is unavailable; nothing was changed. Try again shortly."
 
 
+def _registered(name: str) -> Any:
+    """Return the project's task `name` (our app, not celery.current_app: that one is per thread)."""
+    if name not in app.tasks:  # autodiscovery is lazy: import every app's tasks module once
+        app.loader.import_default_modules()
+    return app.tasks[name]
+
+
 def enqueue_or_fail(task: Any, *args: Any, undo: Callable[[], object] | None = None, **kwargs: Any) -> Any:
-    """Send `task(*args, **kwargs)`; if the broker cannot take it, run `undo` and raise QueueUnavailable."""
+    """Send `task(*args, **kwargs)`; if the broker cannot take it, run `undo` and raise QueueUnavailable.
+
+    `task` is a task object or its registered name.
+    """
+    if isinstance(task, str):
+        task = _registered(task)
     try:
         # A connection of its own, not the pool's: it reads the broker setting now and cannot be
         # a pooled socket the broker dropped. These calls are rare writes; a connect is cheap.

@@ -38,7 +38,7 @@ from django.dispatch import Signal
 from django.http import HttpRequest
 
 from core.clients import client_ip
-from core.errors import ApiError
+from core.errors import ApiError, CoreErrorCode
 
 signed_in = Signal()  # sent with `request` and `user` after a password check succeeded
 PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}  # by first letter, as DRF reads its rates
@@ -46,13 +46,13 @@ PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}  # by first letter, as DRF re
 
 class SigninThrottled(ApiError):
     status_code = 429
-    code = "signin_throttled"
+    code = CoreErrorCode.SIGNIN_THROTTLED
     detail = "Too many sign-in attempts; try again later."
 
 
 class SigninBusy(ApiError):
     status_code = 503
-    code = "signin_busy"
+    code = CoreErrorCode.SIGNIN_BUSY
     detail = "Too many sign-ins in progress; try again in a moment."
 
 

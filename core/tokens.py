@@ -22,6 +22,8 @@ from rest_framework import exceptions
 from rest_framework.authentication import TokenAuthentication
 from rest_framework.authtoken.models import Token
 
+from core.errorcodes import CoreErrorCode
+
 
 def token_expired(token: Token) -> bool:
     """Return True when `token` is older than TOKEN_TTL_SECONDS."""
@@ -44,7 +46,7 @@ class ExpiringTokenAuthentication(TokenAuthentication):
     def authenticate_credentials(self, key: str) -> tuple[Any, Token]:
         user, token = super().authenticate_credentials(key)
         if token_expired(token):
-            raise exceptions.AuthenticationFailed("Token expired; sign in again.", code="token_expired")
+            raise exceptions.AuthenticationFailed("Token expired; sign in again.", code=CoreErrorCode.TOKEN_EXPIRED)
         return user, token
 
 

@@ -5,10 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from django.db import connections
+
 from core.aliases import CONTROL_ALIAS
 from core.errors import ApiError
 from core.locks import LockPurpose, lock_key
 from core.pgconnect import connect_alias
+from migrations_tooling.errors import MigrationErrorCode
 
 RUN_LOCK = lock_key(LockPurpose.FLEET_RUN)  # on the control database, held by the coordinator for the whole run
 DATABASE_LOCK = lock_key(LockPurpose.TENANT_MIGRATION)  # on each tenant database, held while it migrates
@@ -16,7 +19,7 @@ DATABASE_LOCK = lock_key(LockPurpose.TENANT_MIGRATION)  # on each tenant databas
 
 class RunInProgress(ApiError):
     status_code = 409
-    code = "migration_run_in_progress"
+    code = MigrationErrorCode.MIGRATION_RUN_IN_PROGRESS
 
 
 @contextmanager
@@ -35,8 +38,6 @@ def fleet_lock() -> Iterator[None]:
 
 def run_lock_held() -> bool:
     """Return True when some session holds the global run lock (a run is alive)."""
-    from django.db import connections
-
     with connections[CONTROL_ALIAS].cursor() as cursor:
         cursor.execute("SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted "
                        "AND database = (SELECT oid FROM pg_database WHERE datname = current_database()) "

@@ -7,7 +7,7 @@ from typing import Any
 from django.db.models import Count, Q, QuerySet
 
 from core.aliases import CONTROL_ALIAS
-from migrations_tooling.models import MigrationRun, RecordStatus
+from migrations_tooling.models import MigrationRecord, MigrationRun, RecordStatus
 from migrations_tooling.planning import control_state, ordered_expected
 from migrations_tooling.state import DatabaseState, fleet_state
 from migrations_tooling.targets import fleet_targets
@@ -48,3 +48,12 @@ def run_counts(run: MigrationRun) -> dict[str, int]:
     for status in run.records.values_list("status", flat=True):
         counts[status] = counts.get(status, 0) + 1
     return counts
+
+
+def run_get(*, pk: str) -> MigrationRun | None:
+    """Return run `pk` (any text: a non-number is no run), read on the primary."""
+    return MigrationRun.objects.using(CONTROL_ALIAS).filter(pk=pk).first() if pk.isdigit() else None
+
+
+def run_records(*, run: MigrationRun) -> QuerySet[MigrationRecord]:
+    return run.records.order_by("id")

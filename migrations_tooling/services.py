@@ -12,6 +12,7 @@ from core.aliases import CONTROL_ALIAS
 from core.errors import ApiError
 from core.queue import enqueue_or_fail
 from migrations_tooling import runner
+from migrations_tooling.errors import MigrationErrorCode
 from migrations_tooling.locks import run_lock_held
 from migrations_tooling.models import MigrationRun, RunStatus
 from tenants.audit import audit_record, audited
@@ -22,7 +23,7 @@ RESUME_OVERRIDES = ("allow_unsafe", "allow_unknown", "parallel", "continue_on_er
 
 class RunNotResumable(ApiError):
     status_code = 409
-    code = "invalid_state"
+    code = MigrationErrorCode.INVALID_STATE
 
 
 @audited("migration_run.start")
@@ -43,9 +44,8 @@ def migration_run_start(*, options: runner.RunOptions, requested_by: str, enqueu
 
 
 def _enqueue(run: MigrationRun, *, undo: Callable[[], object]) -> None:
-    from migrations_tooling.tasks import execute_run
-
-    enqueue_or_fail(execute_run, run.pk, undo=undo)
+    # By name: migrations_tooling.tasks imports this module, not the reverse.
+    enqueue_or_fail("migrations_tooling.execute_run", run.pk, undo=undo)
 
 
 @audited("migration_run.resume")

@@ -23,6 +23,10 @@ class Role(models.TextChoices):
     VIEWER = "viewer", "Viewer"
 
 
+# Roles that may write tasks and comments in a project (viewers only read): the one definition.
+WRITER_ROLES = frozenset({Role.ADMIN, Role.MEMBER})
+
+
 class Project(models.Model):
     name = models.CharField(max_length=200)
     key = models.CharField(

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
+from django.utils import timezone
 
-from projects.models import OPEN_TASK_STATUSES, Export, ExportStatus, Project, ProjectMembership, Task
+from projects.models import OPEN_TASK_STATUSES, Comment, Export, ExportStatus, Project, ProjectMembership, Task
 
 STATS_TIMEOUT = 300
 
@@ -17,6 +19,50 @@ def projects_for(*, user: Any) -> QuerySet[Project]:
     """Projects `user` can see, with their role on each, in one query."""
     role = ProjectMembership.objects.filter(project=OuterRef("pk"), user=user).values("role")[:1]
     return Project.objects.visible_to(user).annotate(my_role=Subquery(role)).order_by("id")
+
+
+def users_for(*, user: Any) -> QuerySet[Any]:
+    """The tenant's users `user` may see: everyone active; tenant admins also see deactivated users."""
+    users = get_user_model().objects.order_by("id")
+    # Admins also see deactivated users, so they can reactivate them.
+    return users if user.is_staff else users.filter(is_active=True)
+
+
+def user_exists(*, user_id: int) -> bool:
+    return bool(get_user_model().objects.filter(pk=user_id).exists())
+
+
+def project_members(*, project: Project) -> list[dict[str, Any]]:
+    """Return the project's members as `{"user", "role"}` rows, by user id."""
+    rows = ProjectMembership.objects.filter(project=project).order_by("user_id").values("user", "role")
+    return [dict(row) for row in rows]
+
+
+def project_access(*, user: Any, project: Project) -> tuple[bool, str | None]:
+    """Return whether `user` sees `project` and their role on it, in one query."""
+    visible: QuerySet[Any] = projects_for(user=user).filter(pk=project.pk)
+    roles = list(visible.values_list("my_role", flat=True)[:1])
+    return bool(roles), roles[0] if roles else None
+
+
+def is_project_member(*, project: Project, user: Any) -> bool:
+    return bool(project.memberships.filter(user=user).exists())
+
+
+def task_comments(*, task: Task) -> QuerySet[Comment]:
+    return Comment.objects.for_list().filter(task=task)
+
+
+def exports_for(*, user: Any) -> QuerySet[Export]:
+    """Exports `user` may see (their own; tenant admins see all), without the file content."""
+    exports = Export.objects.defer("content").order_by("id")
+    return exports if user.is_staff else exports.filter(requested_by_id=user.pk)
+
+
+def export_content(*, export: Export) -> str:
+    """Return the CSV of a finished export (kept out of the list and detail queries)."""
+    content: str = Export.objects.values_list("content", flat=True).get(pk=export.pk)
+    return content
 
 
 def tasks_for(*, user: Any) -> QuerySet[Task]:
@@ -57,9 +103,7 @@ def project_stats(*, project: Project) -> dict[str, Any]:
     return {**stats, "cached": False}
 
 
-def _today() -> Any:
-    from django.utils import timezone
-
+def _today() -> date:
     return timezone.localdate()
 
 

@@ -9,27 +9,29 @@ from __future__ import annotations
 import csv
 import io
 import logging
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
-from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError
 from django.db.models import F
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
-from core.errors import ApiError, Conflict
+from core.errors import Conflict, InvalidInput
 from core.metering import usage_note
-from core.queue import QueueUnavailable, enqueue_or_fail
+from core.queue import enqueue_or_fail
 from projects import limits, selectors
-from projects.models import Comment, Export, ExportStatus, Project, ProjectMembership, Role, Task
+from projects.errors import ProductErrorCode
+from projects.models import WRITER_ROLES, Comment, Export, ExportStatus, Project, ProjectMembership, Role, Task
 from projects.security import SecurityKind, security_event_record
 from routers import tenant_atomic, tenant_on_commit
 
 logger = logging.getLogger("tessera.exports")
 
 EXPORT_BATCH = 500
+# The export task by name: projects.tasks imports this module, not the reverse.
+RUN_EXPORT = "projects.run_export"
 # Spreadsheets run a cell that starts with one of these as a formula (CSV injection).
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 EXPORT_COLUMNS = ["id", "project", "title", "status", "priority", "assignee", "tags", "due_date", "created_at"]
@@ -49,7 +51,7 @@ def user_create(*, username: str, password: str, email: str = "", is_admin: bool
                                   detail={"is_admin": is_admin})
             return user
     except IntegrityError:
-        raise Conflict(f"User '{username}' already exists.", code="user_exists") from None
+        raise Conflict(f"User '{username}' already exists.", code=ProductErrorCode.USER_EXISTS) from None
 
 
 def user_update(*, user: Any, actor: Any, is_admin: bool | None = None, is_active: bool | None = None,
@@ -57,7 +59,7 @@ def user_update(*, user: Any, actor: Any, is_admin: bool | None = None, is_activ
     """Change a user's details, admin role or active flag; deactivating revokes their tokens."""
     if user.pk == actor.pk and (is_admin is False or is_active is False):
         field = "is_admin" if is_admin is False else "is_active"
-        raise ApiError("Admins cannot demote or deactivate themselves.", code="validation_error",
+        raise InvalidInput("Admins cannot demote or deactivate themselves.",
                        fields={field: ["Ask another admin to do this."]})
     reactivating = bool(is_active) and not user.is_active
     changes = {**fields, **_given(is_staff=is_admin, is_active=is_active)}
@@ -89,7 +91,7 @@ def project_create(*, creator: Any, name: str, key: str, description: str = "") 
             project = Project.objects.create(name=name, key=key, description=description)
             ProjectMembership.objects.create(project=project, user=creator, role=Role.ADMIN)
     except IntegrityError:
-        raise Conflict(f"A project with key '{key}' already exists.", code="project_exists") from None
+        raise Conflict(f"A project with key '{key}' already exists.", code=ProductErrorCode.PROJECT_EXISTS) from None
     return project
 
 
@@ -100,7 +102,7 @@ def project_update(*, project: Project, **fields: Any) -> Project:
         with tenant_atomic():
             project.save(update_fields=[*fields, "updated_at"])
     except IntegrityError:
-        raise Conflict("A project with that key already exists.", code="project_exists") from None
+        raise Conflict("A project with that key already exists.", code=ProductErrorCode.PROJECT_EXISTS) from None
     return project
 
 
@@ -111,8 +113,8 @@ def project_delete(*, project: Project) -> None:
 
 def membership_set(*, project: Project, user_id: int, role: str | None, actor: Any = None) -> None:
     """Add, change or (role None) remove a member."""
-    if not get_user_model().objects.filter(pk=user_id).exists():
-        raise ApiError("No such user.", code="validation_error", fields={"user": ["No such user."]})
+    if not selectors.user_exists(user_id=user_id):
+        raise InvalidInput("No such user.", fields={"user": ["No such user."]})
     with tenant_atomic():
         if role is None:
             ProjectMembership.objects.filter(project=project, user_id=user_id).delete()
@@ -123,14 +125,39 @@ def membership_set(*, project: Project, user_id: int, role: str | None, actor: A
         _stats_changed(project.pk)  # the stats count members
 
 
+def _task_placement_check(*, actor: Any, project: Project | None) -> None:
+    """Refuse a task in a project `actor` cannot see, or only views."""
+    if project is not None:
+        visible, role = selectors.project_access(user=actor, project=project)
+        if not visible:  # a project the actor cannot see is answered like a missing one
+            raise InvalidInput("project: No such project.", fields={"project": ["No such project."]})
+        if not actor.is_staff and role not in WRITER_ROLES:
+            problem = "Viewers cannot add tasks to this project."
+            raise InvalidInput(f"project: {problem}", fields={"project": [problem]})
+
+
+def _assignee_check(*, project: Project, assignee: Any) -> None:
+    if assignee is not None and not (assignee.is_staff or selectors.is_project_member(project=project,
+                                                                                        user=assignee)):
+        problem = "The assignee must be a member of the project."
+        raise InvalidInput(f"assignee: {problem}", fields={"assignee": [problem]})
+
+
 def task_create(*, reporter: Any, **fields: Any) -> Task:
+    """Create a task; the reporter must write in its project, the assignee be one of its members."""
+    _task_placement_check(actor=reporter, project=fields.get("project"))
+    _assignee_check(project=fields["project"], assignee=fields.get("assignee"))
     with tenant_atomic():
         task = Task.objects.create(reporter=reporter, **fields)
         _stats_changed(task.project_id)
     return Task.objects.for_list().get(pk=task.pk)
 
 
-def task_update(*, task: Task, **fields: Any) -> Task:
+def task_update(*, task: Task, actor: Any, **fields: Any) -> Task:
+    """Change a task; a move to another project and a new assignee follow `task_create`'s rules."""
+    if "project" in fields:
+        _task_placement_check(actor=actor, project=fields["project"])
+    _assignee_check(project=fields.get("project") or task.project, assignee=fields.get("assignee"))
     old_project = task.project_id
     for name, value in fields.items():
         setattr(task, name, value)
@@ -163,15 +190,13 @@ def export_request(*, user: Any, filters: dict[str, Any]) -> Export:
     With the broker down the row is deleted again and the request fails with
     503 `queue_unavailable`: an export nobody will ever run is never left `queued`.
     """
-    from projects.tasks import run_export
-
     def forget() -> None:
         Export.objects.filter(pk=export.pk).delete()
 
     limits.export_size_check(selectors.tasks_for_export(user=user, filters=filters).count())
     with tenant_atomic():
         export = Export.objects.create(requested_by=user, filters=filters)
-        tenant_on_commit(lambda: enqueue_or_fail(run_export, export.pk, undo=forget))
+        tenant_on_commit(lambda: enqueue_or_fail(RUN_EXPORT, export.pk, undo=forget))
     usage_note("exports")
     return export
 
@@ -216,37 +241,6 @@ def _export_csv(export: Export) -> tuple[str, int]:
         done, last_id = done + len(batch), batch[-1].pk
         Export.objects.filter(pk=export.pk).update(rows_done=done, heartbeat_at=timezone.now())
     return buffer.getvalue(), done
-
-
-def export_watchdog() -> dict[str, int]:
-    """Queue again, or fail, the current tenant's exports that stopped making progress; return the counts.
-
-    An export is stalled when it has been `queued` longer than EXPORT_STALL_SECONDS
-    (its message was lost, or refused while the tenant was suspended) or `running`
-    without a batch written for that long (its worker was killed). It is queued
-    again until the watchdog has done so EXPORT_MAX_ATTEMPTS times, then failed
-    with an error that says so. Each change is a compare-and-set, so two
-    watchdogs never queue one export twice.
-    """
-    from projects.tasks import run_export
-
-    cutoff = timezone.now() - timedelta(seconds=settings.EXPORT_STALL_SECONDS)
-    counts = {"requeued": 0, "failed": 0}
-    for export in selectors.stalled_exports(before=cutoff):
-        same = Export.objects.filter(pk=export.pk, status=export.status, queued_at=export.queued_at,
-                                     heartbeat_at=export.heartbeat_at)
-        if export.attempts >= settings.EXPORT_MAX_ATTEMPTS:
-            error = (f"The export stalled {export.attempts + 1} times (its worker was lost); "
-                     "request a new export.")
-            counts["failed"] += same.update(status=ExportStatus.FAILED, error=error, finished_at=timezone.now())
-        elif same.update(status=ExportStatus.QUEUED, queued_at=timezone.now(), heartbeat_at=None,
-                         attempts=F("attempts") + 1):
-            counts["requeued"] += 1
-            try:
-                enqueue_or_fail(run_export, export.pk)
-            except QueueUnavailable:  # still queued: the next round queues it again
-                logger.warning("export watchdog could not queue export %s", export.pk)
-    return counts
 
 
 def _cell(value: object) -> str:

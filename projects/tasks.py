@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from projects import services
-from routers.tasks import TenantTask
+from projects import services, watchdog
+from routers import TenantTask
 
 
 @shared_task(base=TenantTask, name="projects.run_export", acks_late=True)
@@ -16,4 +16,4 @@ def run_export(export_id: int) -> int:
 # Queued for every active tenant by `tenants.tenant_fanout` (Celery beat, EXPORT_WATCHDOG_SECONDS).
 @shared_task(base=TenantTask, name="projects.export_watchdog")
 def export_watchdog() -> dict[str, int]:
-    return services.export_watchdog()
+    return watchdog.export_watchdog()

@@ -1,24 +1,58 @@
 """Tenant routing: context, runtime aliases, routers, replicas, read-your-writes.
 
-The public API is small; import from here::
+This module is the package's public API: code outside `routers` imports from
+here, never from a submodule (import-linter contract "routers is used through
+its public API" in setup.cfg)::
 
     from routers import TenantSpec, tenant_context, current_tenant, current_alias, tenant_atomic
 """
 
+from routers.cache import tenant_keys_purge
+from routers.consistency import read_scope
 from routers.context import current_alias, current_tenant, current_tenant_or_none, tenant_context
-from routers.exceptions import ConnectionBudgetExhausted, InvalidTenantSpec, TenantContextMissing
-from routers.spec import TenantSpec
+from routers.exceptions import (
+    ConnectionBudgetExhausted,
+    CrossTenantObject,
+    InvalidTenantSpec,
+    TenantContextMissing,
+    TenantRoutingError,
+    TenantUnavailableForTask,
+)
+from routers.planes import Plane, plane_of
+from routers.policy import database_settings_sql
+from routers.registry import drop_alias, ensure_registered, register_database, unregister
+from routers.replicas import probe as replica_probe
+from routers.spec import SLUG_RE, TenantSpec, database_name_for, is_tenant_alias, slug_of
+from routers.tasks import TenantTask
 from routers.transaction import tenant_atomic, tenant_on_commit
 
 __all__ = [
+    "SLUG_RE",
     "ConnectionBudgetExhausted",
+    "CrossTenantObject",
     "InvalidTenantSpec",
+    "Plane",
     "TenantContextMissing",
+    "TenantRoutingError",
     "TenantSpec",
+    "TenantTask",
+    "TenantUnavailableForTask",
     "current_alias",
     "current_tenant",
     "current_tenant_or_none",
+    "database_name_for",
+    "database_settings_sql",
+    "drop_alias",
+    "ensure_registered",
+    "is_tenant_alias",
+    "plane_of",
+    "read_scope",
+    "register_database",
+    "replica_probe",
+    "slug_of",
     "tenant_atomic",
     "tenant_context",
+    "tenant_keys_purge",
     "tenant_on_commit",
+    "unregister",
 ]

@@ -26,6 +26,7 @@ from django.conf import settings
 from django.db import DatabaseError
 
 from core.dbservers import REPLICA_STATUS_SQL, Endpoint, configured_servers
+from routers.consistency import lsn_to_int
 
 PROBE_TIMEOUT_SECONDS = 1
 Key = tuple[str, int]
@@ -66,8 +67,6 @@ class Probes:
             raise ProbeFailed(str(exc)) from exc
         finally:
             lock.release()
-        from routers.consistency import lsn_to_int
-
         # No lag means no WAL receiver: the replica is cut off from its primary.
         return ProbeReading(lsn_to_int(lsn_text) if lsn_text else 0, math.inf if lag is None else float(lag))
 

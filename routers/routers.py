@@ -20,7 +20,7 @@ from core import metrics
 from core.dbservers import configured_servers
 from routers import consistency, registry
 from routers.context import current_tenant_or_none
-from routers.exceptions import TenantContextMissing
+from routers.exceptions import CrossTenantObject, TenantContextMissing
 from routers.planes import Plane, plane_of, primary_read_apps
 from routers.runtime import runtime
 from routers.spec import AliasKind, TenantSpec, kind_of, slug_of
@@ -93,9 +93,7 @@ def _refuse_foreign_instance(spec: TenantSpec, instance: models.Model | None) ->
     """Fail closed when an object loaded from another tenant is used in this one."""
     db = getattr(getattr(instance, "_state", None), "db", None)
     if db and kind_of(db) in TENANT_KINDS and slug_of(db) != spec.slug:
-        raise TenantContextMissing(
-            f"{type(instance).__name__} from tenant {slug_of(db)!r} used in tenant {spec.slug!r}"
-        )
+        raise CrossTenantObject(model=type(instance).__name__, owner=slug_of(db), current=spec.slug)
 
 
 def read_decision(alias: str) -> tuple[str, str]:

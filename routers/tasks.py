@@ -24,7 +24,7 @@ from django.utils.module_loading import import_string
 from core.logging import request_id_var
 from routers import consistency
 from routers.context import current_tenant_or_none, tenant_context
-from routers.exceptions import TenantContextMissing
+from routers.exceptions import TenantContextMissing, TenantUnavailableForTask
 from routers.spec import TenantSpec
 
 TENANT_HEADER = "tessera_tenant"
@@ -59,7 +59,7 @@ class TenantTask(Task):
         slug = _header(self.request, TENANT_HEADER)
         spec = _resolver()(slug) if slug else None
         if spec is None:
-            raise TenantContextMissing(f"task {self.name}: tenant {slug!r} is unknown or not active")
+            raise TenantUnavailableForTask(task=self.name, slug=slug)
         request_id = request_id_var.set(_header(self.request, REQUEST_ID_HEADER) or self.request.id or "-")
         try:
             with consistency.read_scope(_header(self.request, READ_AFTER_HEADER)), tenant_context(spec):

@@ -15,8 +15,7 @@ from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest
-
-PLATFORM_PREFIX = "/api/platform/"
+from django.urls import reverse
 
 
 def default_origins(*, slug: str, domains: Iterable[str]) -> list[str]:
@@ -37,7 +36,7 @@ def origin_allowed(sender: object, request: HttpRequest, **kwargs: Any) -> bool:
     a request that has none (no tenant was resolved) allows nothing.
     """
     origin = request.headers.get("Origin", "")
-    if request.path_info.startswith(PLATFORM_PREFIX):
+    if request.path_info.startswith(reverse("platform-root", urlconf=settings.ROOT_URLCONF)):  # the platform API
         return origin in settings.PLATFORM_CORS_ALLOWED_ORIGINS
     origins: frozenset[str] = getattr(request, "tenant_origins", frozenset())
     return origin in origins

@@ -20,6 +20,7 @@ from psycopg2.extensions import connection as PgConnection
 from psycopg2.extensions import cursor as PgCursor
 
 from core.dbservers import ServerConfig, configured_servers
+from routers import database_settings_sql
 
 logger = logging.getLogger("tessera.provisioning")
 MAINTENANCE_DB = "postgres"
@@ -121,8 +122,6 @@ def set_template_flag(server: Target, name: str, *, is_template: bool) -> None:
 
 def apply_database_settings(server: Target, name: str) -> None:
     """Set per-database timeouts at their defaults (a tenant's plan: `tenants.limits`)."""
-    from routers.policy import database_settings_sql
-
     execute_all(server, [sql.SQL(statement) for statement in database_settings_sql(name)])
 
 

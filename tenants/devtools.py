@@ -6,8 +6,7 @@ from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
 
-from routers import TenantSpec, tenant_context
-from routers.spec import is_tenant_alias, slug_of
+from routers import TenantSpec, is_tenant_alias, slug_of, tenant_context
 from tenants import resolution
 
 SQL_VIEWS = "/__debug__/sql_"  # the SQL panel's "Sel", "Expl" and "Prof" buttons

@@ -15,7 +15,7 @@ from celery import current_app
 from django.db import DatabaseError
 
 from core.queue import QueueUnavailable, enqueue_or_fail
-from routers import consistency, tenant_context
+from routers import read_scope, tenant_context
 from tenants import selectors
 from tenants.models import Tenant, TenantStatus
 
@@ -28,7 +28,7 @@ def tenants_fanout(*, task: str) -> int:
     for tenant in Tenant.objects.filter(status=TenantStatus.ACTIVE).only("pk", "slug", "server", "database"):
         # A fresh read scope: the fan-out wrote nothing, so the task needs no read-after position
         # (and must not inherit one from whatever this worker process ran before).
-        with consistency.read_scope(), tenant_context(selectors.tenant_spec(tenant)):
+        with read_scope(), tenant_context(selectors.tenant_spec(tenant)):
             try:
                 enqueue_or_fail(current_app.tasks[task])
             except (QueueUnavailable, DatabaseError):  # one tenant never stops the others; the next beat retries

@@ -2,10 +2,10 @@
 
 Order of resolution: a custom domain (Domain table), then
 `<slug>.<TENANT_BASE_DOMAIN>`, then the `X-Tenant` header when
-`TENANT_HEADER_ENABLED`. Paths that are not tenant-scoped (the platform API,
-Django admin, health, API schema, docs and ReDoc) never get a tenant, and the
-admin is not served on a tenant's host at all (404); every other
-`/api/` path must have one. Status rules: unknown, deleting or deleted 404
+`TENANT_HEADER_ENABLED`. Which paths are tenant-scoped is read from the two
+planes' URLconfs (`core.urlconfs`): platform paths never get a tenant, and the
+admin is not served on a tenant's host at all (404); a tenant path must have
+one, and is resolved against `settings.TENANT_URLCONF`. Status rules: unknown, deleting or deleted 404
 `tenant_not_found`; suspended 403 `tenant_suspended`; provisioning 503
 `tenant_unavailable` with Retry-After; a write during a move's cutover 503
 `tenant_moving` with Retry-After (reads are served); failed 503 `tenant_unavailable`
@@ -18,19 +18,15 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from django.conf import settings
+from django.core.exceptions import DisallowedHost
 from django.http import HttpRequest, HttpResponse
 
-from core.errors import ADMIN_PREFIX, json_error, known_error_response
+from core.errors import ADMIN_PREFIX, CoreErrorCode, json_error, known_error_response
+from core.urlconfs import is_tenant_path
 from routers import tenant_context
 from tenants import resolution, writegate
+from tenants.errors import TenantErrorCode
 from tenants.models import TenantStatus
-
-TENANT_PREFIX = "/api/"
-NON_TENANT_PREFIXES = ("/api/platform/", "/api/schema", "/api/docs", "/api/redoc")
-
-
-def is_tenant_path(path: str) -> bool:
-    return path.startswith(TENANT_PREFIX) and not path.startswith(NON_TENANT_PREFIXES)
 
 
 class TenantMiddleware:
@@ -41,7 +37,7 @@ class TenantMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if request.path.startswith(ADMIN_PREFIX) and _tenant_host(request):
-            return json_error(404, "not_found", "Not found.")  # the admin lives on the platform's host only
+            return json_error(404, CoreErrorCode.NOT_FOUND, "Not found.")  # the admin lives on the platform's host only
         if not is_tenant_path(request.path):
             return self.get_response(request)
         slug = _requested_slug(request)
@@ -49,13 +45,14 @@ class TenantMiddleware:
         moving = bool(slug) and request.method not in writegate.SAFE_METHODS and writegate.write_blocked(slug or "")
         resolved = resolution.lookup(slug) if slug else None
         if resolved is None or resolved.status in (TenantStatus.DELETING, TenantStatus.DELETED):
-            return json_error(404, "tenant_not_found", "No such tenant.")
+            return json_error(404, TenantErrorCode.TENANT_NOT_FOUND, "No such tenant.")
         if resolved.status == TenantStatus.SUSPENDED:
-            return json_error(403, "tenant_suspended", "This tenant is suspended.")
+            return json_error(403, TenantErrorCode.TENANT_SUSPENDED, "This tenant is suspended.")
         if resolved.status != TenantStatus.ACTIVE:
             return _unavailable(resolved.status)
         if moving:  # reads keep being served during a move's cutover; writes retry in a moment
             return known_error_response(writegate.moving_error())  # type: ignore[return-value]
+        request.urlconf = settings.TENANT_URLCONF  # the tenant plane's URLs
         request.tenant = resolved.spec  # type: ignore[attr-defined]
         request.tenant_origins = resolved.cors_origins  # type: ignore[attr-defined]  # read by tenants.cors
         with tenant_context(resolved.spec):
@@ -76,8 +73,9 @@ def _unavailable(status: str) -> HttpResponse:
         response["Retry-After"] = str(settings.TENANT_MAINTENANCE_RETRY_AFTER_SECONDS)
         return response
     if status == TenantStatus.FAILED:  # only an operator's retry brings it back: no time to promise
-        return json_error(503, "tenant_unavailable", "This tenant could not be set up; an operator must retry it.")
-    response = json_error(503, "tenant_unavailable", f"This tenant is {status}; try again soon.")
+        return json_error(503, TenantErrorCode.TENANT_UNAVAILABLE,
+                          "This tenant could not be set up; an operator must retry it.")
+    response = json_error(503, TenantErrorCode.TENANT_UNAVAILABLE, f"This tenant is {status}; try again soon.")
     response["Retry-After"] = str(settings.TENANT_RETRY_AFTER_SECONDS)
     return response
 
@@ -96,8 +94,6 @@ def _tenant_host(request: HttpRequest) -> bool:
 
 
 def _has_host(request: HttpRequest) -> bool:
-    from django.core.exceptions import DisallowedHost
-
     try:
         request.get_host()
     except DisallowedHost:

@@ -68,8 +68,9 @@ class Tenant(models.Model):
                        ("move_tenant", "Can move a tenant to another server")]
         constraints = [
             # A deleted tenant frees its slug and database name for reuse.
-            models.UniqueConstraint(fields=["slug"], condition=~Q(status="deleted"), name="tenant_slug_live"),
-            models.UniqueConstraint(fields=["server", "database"], condition=~Q(status="deleted"),
+            models.UniqueConstraint(fields=["slug"], condition=~Q(status=TenantStatus.DELETED),
+                                    name="tenant_slug_live"),
+            models.UniqueConstraint(fields=["server", "database"], condition=~Q(status=TenantStatus.DELETED),
                                     name="tenant_database_live"),
         ]
 

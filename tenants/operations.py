@@ -19,12 +19,13 @@ from django.db import IntegrityError, connections, transaction
 from core.aliases import CONTROL_ALIAS
 from core.errors import ApiError
 from core.locks import LockPurpose, lock_key
+from tenants.errors import TenantErrorCode
 from tenants.models import EXCLUSIVE_JOB_KINDS, OPEN_JOB_STATUSES, JobKind, ProvisioningJob, Tenant
 
 
 class OperationInProgress(ApiError):
     status_code = 409
-    code = "operation_in_progress"
+    code = TenantErrorCode.OPERATION_IN_PROGRESS
     detail = "Another operation is running on this tenant."
 
 

@@ -27,7 +27,7 @@ from django.db import DatabaseError, transaction
 
 from core.aliases import CONTROL_ALIAS
 from core.dbservers import configured_servers
-from routers import registry
+from routers import unregister
 from tenants import dbops
 from tenants.models import DatabaseServer, Tenant
 from tenants.provisioning import LIVE, marked_tenant_id
@@ -79,7 +79,7 @@ def _sweep_server(server: str, *, dry_run: bool) -> list[Orphan]:
 def _drop(orphan: Orphan) -> None:
     """Drop the orphan if it still carries the mark it was judged by (a refusal is logged, not raised)."""
     if orphan.owner:
-        registry.unregister(orphan.owner)
+        unregister(orphan.owner)
     try:
         dbops.drop_owned_database(orphan.server, orphan.database, mark=orphan.mark)
     except dbops.OwnerMismatch:

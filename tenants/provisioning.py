@@ -19,16 +19,17 @@ import logging
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from enum import StrEnum
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.core.management import call_command
 from django.db import connections, transaction
 from django.utils import timezone
 
 from core.aliases import CONTROL_ALIAS
 from core.locks import LockPurpose, lock_key
-from routers import registry, tenant_context
-from routers.cache import tenant_keys_purge
+from routers import ensure_registered, tenant_context, tenant_keys_purge, unregister
 from tenants import dbops, limits, pooler, resolution, selectors
 from tenants.heartbeat import Heartbeat
 from tenants.models import JobKind, JobStatus, ProvisioningJob, Tenant, TenantStatus
@@ -100,10 +101,9 @@ def _refuse_if_owner_lives(comment: str, name: str) -> None:
 
 
 def _migrate(tenant: Tenant) -> None:
-    from django.core.management import call_command
 
     spec = selectors.tenant_spec(tenant)
-    registry.ensure_registered(spec)
+    ensure_registered(spec)
     call_command("migrate", database=spec.direct_alias, verbosity=0, interactive=False)
     connections[spec.direct_alias].close()
 
@@ -155,7 +155,7 @@ def step_drop_database(tenant: Tenant, job: ProvisioningJob) -> None:
     status = Tenant.objects.filter(pk=tenant.pk).values_list("status", flat=True).first()
     if status not in (TenantStatus.DELETING, TenantStatus.DELETED):
         raise DeletionRefused(f"tenant {tenant.slug} (id {tenant.pk}) is {status}, not deleting")
-    registry.unregister(tenant.slug)
+    unregister(tenant.slug)
     dbops.drop_owned_database(tenant.server_id, tenant.database, mark=owner_mark(tenant))
 
 
@@ -278,7 +278,7 @@ def job_fail(*, job: ProvisioningJob, error: str) -> None:
 
 def _drop_owned_database(tenant: Tenant) -> str:
     try:
-        registry.unregister(tenant.slug)
+        unregister(tenant.slug)
         dbops.drop_owned_database(tenant.server_id, tenant.database, mark=owner_mark(tenant))
     except dbops.OwnerMismatch as exc:  # not ours: never the sweep's either
         return f" (database left alone: {exc})"
@@ -301,17 +301,25 @@ def job_requeue(*, job: ProvisioningJob) -> bool:
                         attempts=job.attempts + lost))
 
 
-def job_rescue(*, job: ProvisioningJob) -> str | None:
+class RescueOutcome(StrEnum):
+    """What the watchdog did with a stalled job (the keys of its counts)."""
+
+    BUSY = "busy"
+    FAILED = "failed"
+    REQUEUED = "requeued"
+
+
+def job_rescue(*, job: ProvisioningJob) -> RescueOutcome | None:
     """Fail a stalled job out of attempts, or put it back to pending; return what was done.
 
-    Returns "busy" when a live session holds the job's lock (a slow but healthy
-    run: its heartbeat is late, not its worker dead), "failed", "requeued"
+    Returns BUSY when a live session holds the job's lock (a slow but healthy
+    run: its heartbeat is late, not its worker dead), FAILED, REQUEUED
     (the caller queues it again), or None when the job moved on meanwhile.
     The lock is held while deciding, so no worker starts the job under us.
     """
     with job_lock(job.pk) as mine:
         if not mine:
-            return "busy"
+            return RescueOutcome.BUSY
         current = (ProvisioningJob.objects.select_related("tenant")
                    .filter(pk=job.pk, status=job.status, heartbeat_at=job.heartbeat_at, queued_at=job.queued_at)
                    .first())
@@ -319,8 +327,8 @@ def job_rescue(*, job: ProvisioningJob) -> str | None:
             return None
         if current.attempts >= settings.PROVISIONING_MAX_ATTEMPTS:
             job_fail(job=current, error="no progress: the job stalled on every attempt")
-            return "failed"
-        return "requeued" if job_requeue(job=current) else None
+            return RescueOutcome.FAILED
+        return RescueOutcome.REQUEUED if job_requeue(job=current) else None
 
 
 @contextmanager

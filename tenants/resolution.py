@@ -26,7 +26,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.http.request import split_domain_port
 
-from routers.spec import TenantSpec
+from routers import TenantSpec
 from tenants import cors, selectors
 from tenants.models import TenantStatus
 

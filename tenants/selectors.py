@@ -10,7 +10,7 @@ from django.contrib.postgres.fields import ArrayField
 from django.db.models import CharField, Count, Q, QuerySet, Value
 
 from core.aliases import CONTROL_ALIAS
-from routers.spec import TenantSpec
+from routers import TenantSpec, replica_probe
 from tenants.models import DATA_JOB_KINDS, Backup, DatabaseServer, JobStatus, ProvisioningJob, Tenant, TenantStatus
 
 LIVE = ~Q(status=TenantStatus.DELETED)
@@ -33,6 +33,15 @@ def tenant_for_resolution(*, slug: str, primary: bool = False) -> Tenant | None:
     return (tenants.filter(LIVE, slug=slug)
             .annotate(domain_names=ArrayAgg("domains__domain", filter=Q(domains__isnull=False), default=no_domains))
             .first())
+
+
+def tenant_with_domains(*, pk: int) -> Tenant:
+    """Return tenant `pk` with its domains, from the primary (the answer to a write that just changed it)."""
+    return Tenant.objects.using(CONTROL_ALIAS).prefetch_related("domains").get(pk=pk)
+
+
+def server_list() -> QuerySet[DatabaseServer]:
+    return DatabaseServer.objects.using(CONTROL_ALIAS).order_by("name")
 
 
 def tenant_list() -> QuerySet[Tenant]:
@@ -65,11 +74,9 @@ def servers_with_counts() -> QuerySet[DatabaseServer]:
 
 def replica_lags(*, server: str, replicas: int) -> list[float | None]:
     """Return each replica's replay lag in seconds (None: unknown, failed or cut off from its primary)."""
-    from routers import probes
-
     lags: list[float | None] = []
     for index in range(replicas):
-        status = probes.probe(server, index)
+        status = replica_probe(server, index)
         lags.append(None if status is None or not math.isfinite(status.lag_seconds) else round(status.lag_seconds, 3))
     return lags
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 import logging
 import secrets
 from collections.abc import Callable
-from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth.hashers import make_password
@@ -23,11 +22,12 @@ from django.utils import timezone
 
 from core.aliases import CONTROL_ALIAS
 from core.dbservers import configured_servers
-from core.errors import ApiError, Conflict
-from core.queue import QueueUnavailable, enqueue_or_fail
-from routers.spec import database_name_for
-from tenants import dbops, limits, operations, orphans, provisioning, resolution, selectors
+from core.errors import Conflict, InvalidInput, NotFound
+from core.queue import enqueue_or_fail
+from routers import database_name_for
+from tenants import dbops, limits, operations, resolution, selectors
 from tenants.audit import SYSTEM_ACTOR, audit_record, audited
+from tenants.errors import InvalidState, NoCapacity, TenantErrorCode
 from tenants.models import (
     DatabaseServer,
     Domain,
@@ -48,16 +48,6 @@ from tenants.validation import (
 
 CORS_ORIGINS_MAX = 50
 logger = logging.getLogger("tessera.provisioning")
-
-
-class InvalidInput(ApiError):
-    status_code = 400
-    code = "validation_error"
-
-
-class InvalidState(ApiError):
-    status_code = 409
-    code = "invalid_state"
 
 
 def servers_sync() -> list[DatabaseServer]:
@@ -104,7 +94,7 @@ def tenant_create(*, slug: str, name: str, admin_email: str, admin_password: str
             audit_record(actor=actor, action="tenant.create", target=tenant, params={
                 "name": name, "admin_email": admin_email, "server": placed.name, "plan": plan})
     except IntegrityError:
-        raise Conflict(f"A tenant with slug '{slug}' already exists.", code="tenant_exists") from None
+        raise Conflict(f"A tenant with slug '{slug}' already exists.", code=TenantErrorCode.TENANT_EXISTS) from None
     resolution.invalidate()  # drop any "no such tenant" answer cached for this slug
     if enqueue:
         _enqueue_or_undo(job, undo=lambda: Tenant.objects.filter(
@@ -173,14 +163,17 @@ def _place(requested: str | None) -> DatabaseServer:
         return chosen
     chosen = candidates.first()
     if chosen is None:
-        raise ApiError("No database server accepts new tenants.", code="no_capacity", status_code=503)
+        raise NoCapacity()
     return chosen
 
 
-def _enqueue(job: ProvisioningJob, *, undo: Callable[[], object] | None = None) -> None:
-    from tenants.tasks import delete_tenant, move_tenant, provision_tenant
+JOB_TASKS = {JobKind.PROVISION: "tenants.provision_tenant", JobKind.MOVE: "tenants.move_tenant"}
 
-    task = {JobKind.PROVISION: provision_tenant, JobKind.MOVE: move_tenant}.get(JobKind(job.kind), delete_tenant)
+
+def job_enqueue(*, job: ProvisioningJob, undo: Callable[[], object] | None = None) -> None:
+    """Queue the task that runs `job`; if the broker refuses it, run `undo` and raise QueueUnavailable."""
+    # By name: tenants.tasks imports this module, not the reverse. The tasks run `provisioning.job_run`.
+    task = JOB_TASKS.get(JobKind(job.kind), "tenants.delete_tenant")
     enqueue_or_fail(task, job.pk, undo=undo)
 
 
@@ -192,13 +185,13 @@ def _enqueue_or_undo(job: ProvisioningJob, *, undo: Callable[[], object]) -> Non
             undo()
         resolution.invalidate()
 
-    _enqueue(job, undo=undo_all)
+    job_enqueue(job=job, undo=undo_all)
 
 
 def _tenant_or_404(slug: str) -> Tenant:
     tenant = selectors.tenant_get(slug=slug, primary=True)  # the write that follows must see it
     if tenant is None:
-        raise ApiError("Tenant not found.", code="not_found", status_code=404)
+        raise NotFound("Tenant not found.")
     return tenant
 
 
@@ -334,7 +327,7 @@ def tenant_move(*, slug: str, server: str, requested_by: str, enqueue: bool = Tr
         job.payload = moving.move_plan(tenant=tenant, server=target.name, job_id=job.pk)
         job.save(update_fields=["payload"])
     if enqueue:
-        _enqueue(job, undo=lambda: ProvisioningJob.objects.filter(pk=job.pk, status=JobStatus.PENDING).delete())
+        job_enqueue(job=job, undo=lambda: ProvisioningJob.objects.filter(pk=job.pk, status=JobStatus.PENDING).delete())
     return job
 
 
@@ -350,7 +343,7 @@ def domain_add(*, slug: str, domain: str, actor: str = SYSTEM_ACTOR) -> Domain:
             row = Domain.objects.create(tenant=tenant, domain=domain)
             audit_record(actor=actor, action="domain.add", target=tenant, params={"domain": domain})
     except IntegrityError:
-        raise Conflict(f"Domain '{domain}' is already in use.", code="domain_exists") from None
+        raise Conflict(f"Domain '{domain}' is already in use.", code=TenantErrorCode.DOMAIN_EXISTS) from None
     resolution.invalidate()
     return row
 
@@ -362,7 +355,7 @@ def domain_remove(*, slug: str, domain: str, actor: str = SYSTEM_ACTOR) -> None:
     with transaction.atomic(using=CONTROL_ALIAS):
         deleted, _ = Domain.objects.filter(tenant=tenant, domain=domain.lower()).delete()
         if not deleted:
-            raise ApiError("Domain not found.", code="not_found", status_code=404)
+            raise NotFound("Domain not found.")
         audit_record(actor=actor, action="domain.remove", target=tenant, params={"domain": domain.lower()})
     resolution.invalidate()
 
@@ -390,28 +383,6 @@ def tenant_cors_set(*, slug: str, origins: list[str], actor: str = SYSTEM_ACTOR)
     return tenant
 
 
-def provisioning_watchdog(*, sweep: bool = True) -> dict[str, int]:
-    """Requeue or fail jobs that stopped making progress (their worker died), then sweep orphans.
-
-    A job whose advisory lock a live session holds is only slow: it is
-    counted as busy and left alone.
-    """
-    cutoff = timezone.now() - timedelta(seconds=settings.PROVISIONING_STALL_SECONDS)
-    counts = {"requeued": 0, "failed": 0, "busy": 0, "swept": 0}
-    for job in selectors.stalled_jobs(heartbeat_before=cutoff):
-        outcome = provisioning.job_rescue(job=job)
-        if outcome == "requeued":
-            try:
-                _enqueue(job)
-            except QueueUnavailable:  # still pending: the next round queues it again
-                logger.warning("watchdog could not requeue job %s", job.pk)
-        if outcome:
-            counts[outcome] += 1
-    if sweep:
-        counts["swept"] = len(orphans.orphan_databases_sweep())
-    return counts
-
-
 def tenant_reserve(*, slug: str, name: str, admin_email: str, plan: str, server: str | None = None) -> Tenant:
     """Validate and record a new tenant (`provisioning`, no job) for a restore or clone to fill.
 
@@ -424,5 +395,5 @@ def tenant_reserve(*, slug: str, name: str, admin_email: str, plan: str, server:
             tenant = Tenant.objects.create(slug=slug, name=name, plan=plan, server=placed, admin_email=admin_email,
                                            database=database_name_for(slug, settings.TENANT_DB_NAME_PREFIX))
     except IntegrityError:
-        raise Conflict(f"A tenant with slug '{slug}' already exists.", code="tenant_exists") from None
+        raise Conflict(f"A tenant with slug '{slug}' already exists.", code=TenantErrorCode.TENANT_EXISTS) from None
     return tenant

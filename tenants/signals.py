@@ -14,15 +14,14 @@ from typing import Any
 from django.db import DatabaseError, connections
 
 from core.aliases import CONTROL_ALIAS
+from tenants.models import DatabaseServer
+from tenants.services import servers_sync
 
 logger = logging.getLogger("tessera.provisioning")
 
 
 def sync_after_migrate(*, using: str = CONTROL_ALIAS, plan: Any = None, **kwargs: Any) -> None:
     """Sync servers once `migrate` has run on the control database (tenant databases are skipped)."""
-    from tenants.models import DatabaseServer
-    from tenants.services import servers_sync
-
     if using != CONTROL_ALIAS:
         return
     if DatabaseServer._meta.db_table not in connections[using].introspection.table_names():
@@ -32,8 +31,6 @@ def sync_after_migrate(*, using: str = CONTROL_ALIAS, plan: Any = None, **kwargs
 
 def sync_at_worker_start(**kwargs: Any) -> None:
     """Sync servers in a starting worker, before its pool forks; never stop the worker over it."""
-    from tenants.services import servers_sync
-
     try:
         servers_sync()
     except DatabaseError:

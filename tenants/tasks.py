@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from tenants import backups, datajobs, fanout, provisioning, retired, services, usage
+from tenants import backups, datajobs, fanout, provisioning, retired, usage, watchdog
 
 
 @shared_task(name="tenants.provision_tenant", acks_late=True)
@@ -29,7 +29,7 @@ def tenant_fanout(task: str) -> int:
 
 @shared_task(name="tenants.provisioning_watchdog")
 def provisioning_watchdog() -> dict[str, int]:
-    return services.provisioning_watchdog()
+    return watchdog.provisioning_watchdog()
 
 
 @shared_task(name="tenants.retired_databases_sweep")

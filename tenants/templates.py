@@ -30,8 +30,7 @@ from django.db.migrations.loader import MigrationLoader
 from psycopg2 import sql
 
 from core.locks import LockPurpose, lock_key
-from routers import registry
-from routers.planes import Plane, plane_of
+from routers import Plane, drop_alias, plane_of, register_database
 from tenants import dbops
 
 logger = logging.getLogger("tessera.templates")
@@ -170,11 +169,11 @@ def _rebuild(server: str) -> None:
         dbops.drop_owned_database(conn, build, mark=TEMPLATE_MARKS, prefix=True)
         dbops.create_database(conn, build)
         dbops.set_comment(conn, build, BUILD_MARK)
-    alias = registry.register_database(f"template:{server}", server, build)
+    alias = register_database(f"template:{server}", server, build)
     try:
         call_command("migrate", database=alias, verbosity=0, interactive=False)
     finally:
-        registry.drop_alias(alias)
+        drop_alias(alias)
     with dbops.server_connection(server) as conn, conn.cursor() as cursor:
         dbops.drop_owned_database(conn, name, mark=TEMPLATE_MARKS, prefix=True)
         cursor.execute(sql.SQL("ALTER DATABASE {} RENAME TO {}").format(

@@ -6,7 +6,7 @@ import re
 
 from django.conf import settings
 
-from routers.spec import SLUG_RE
+from routers import SLUG_RE
 
 RESERVED_SLUGS = frozenset({
     "admin", "api", "app", "www", "mail", "static", "media", "assets", "cdn", "docs", "help", "status",

@@ -94,7 +94,10 @@ X_FRAME_OPTIONS = "DENY"
 PLAIN_HTTP = {"SECURE_SSL_REDIRECT": False, "SECURE_HSTS_SECONDS": 0,
               "SESSION_COOKIE_SECURE": False, "CSRF_COOKIE_SECURE": False}
 
+# One URLconf per plane: ROOT_URLCONF is the platform's, TENANT_URLCONF the tenant API's
+# (the tenant middleware sets it as request.urlconf; core.urlconfs tells the planes apart).
 ROOT_URLCONF = "core.urls"
+TENANT_URLCONF = "core.urls_tenant"
 WSGI_APPLICATION = "core.wsgi.application"
 ASGI_APPLICATION = "core.asgi.application"
 
@@ -369,9 +372,9 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "core.errors.api_exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_THROTTLE_CLASSES": ["projects.api.throttles.TenantRateThrottle",
-                                 "projects.api.throttles.TenantUserRateThrottle",
-                                 "projects.api.throttles.TenantAnonRateThrottle"],
+    # Plane-neutral defaults: the tenant API's views add the product's throttles themselves
+    # (projects.api.base.ProductView), so the platform API runs no product code.
+    "DEFAULT_THROTTLE_CLASSES": [],
     "DEFAULT_PAGINATION_CLASS": "core.pagination.IdCursorPagination",
     "PAGE_SIZE": 50,
 }

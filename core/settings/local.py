@@ -14,6 +14,7 @@ globals().update(PLAIN_HTTP)  # served over plain http on loopback
 DEBUG = env.bool("DEBUG", default=False)
 
 ROOT_URLCONF = "core.urls_local"
+TENANT_URLCONF = "core.urls_local_tenant"
 INTERNAL_IPS = ["127.0.0.1", "::1"]
 _AFTER_TENANT = MIDDLEWARE.index("tenants.middleware.TenantMiddleware") + 1
 # Inside the tenant context: the toolbar's panels and the query counts see tenant aliases.

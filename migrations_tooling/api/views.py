@@ -12,8 +12,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.viewsets import ViewSet
 
-from core.aliases import CONTROL_ALIAS
-from core.errors import ApiError
+from core.errors import NotFound
 from core.pagination import filtered_page
 from migrations_tooling import runner, selectors, services
 from migrations_tooling.api import filters
@@ -113,7 +112,7 @@ class MigrationRunViewSet(ViewSet):
     def retrieve(self, request: Request, pk: str) -> Response:
         run = self._run(pk)
         body: dict[str, Any] = dict(RunSerializer(run).data)
-        body["records"] = RecordSerializer(run.records.order_by("id"), many=True).data
+        body["records"] = RecordSerializer(selectors.run_records(run=run), many=True).data
         return Response(body)
 
     @extend_schema(parameters=[RUN_ID], request=ResumeRequestSerializer,
@@ -135,7 +134,7 @@ class MigrationRunViewSet(ViewSet):
 
     @staticmethod
     def _run(pk: str) -> MigrationRun:
-        run = MigrationRun.objects.using(CONTROL_ALIAS).filter(pk=pk).first() if pk.isdigit() else None
+        run = selectors.run_get(pk=pk)
         if run is None:
-            raise ApiError("Migration run not found.", code="not_found", status_code=404)
+            raise NotFound("Migration run not found.")
         return run

@@ -12,9 +12,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from core.errors import ApiError
+from core.errors import AuthenticationFailed
 from core.tokens import token_issue
 from projects.api import examples
+from projects.api.base import ProductView
 
 
 class TokenRequestSerializer(serializers.Serializer):
@@ -35,7 +36,7 @@ class MeSerializer(serializers.Serializer):
     is_admin = serializers.BooleanField(source="is_staff")
 
 
-class TokenView(APIView):
+class TokenView(ProductView, APIView):
     """Exchange a tenant user's username and password for a token valid in this tenant only."""
 
     authentication_classes: list[Any] = []
@@ -48,11 +49,11 @@ class TokenView(APIView):
         serializer.is_valid(raise_exception=True)
         user = authenticate(request, **serializer.validated_data)
         if user is None or not user.is_active:
-            raise ApiError("Wrong username or password.", code="authentication_failed", status_code=401)
+            raise AuthenticationFailed()
         return Response({"token": token_issue(user=user).key})
 
 
-class MeView(APIView):
+class MeView(ProductView, APIView):
     permission_classes = [IsAuthenticated]
 
     @extend_schema(responses=MeSerializer, tags=["auth"])

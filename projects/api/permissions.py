@@ -12,9 +12,7 @@ from typing import Any
 
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 
-from projects.models import Role
-
-WRITERS = {Role.ADMIN, Role.MEMBER}
+from projects.models import WRITER_ROLES, Role
 
 
 def role_on(user: Any, obj: Any) -> str | None:
@@ -38,7 +36,7 @@ class TaskPermission(BasePermission):
     message = "Viewers cannot change tasks."
 
     def has_object_permission(self, request: Any, view: Any, obj: Any) -> bool:
-        return request.method in SAFE_METHODS or role_on(request.user, obj) in WRITERS
+        return request.method in SAFE_METHODS or role_on(request.user, obj) in WRITER_ROLES
 
 
 class IsTenantAdminOrReadOnly(BasePermission):

@@ -14,8 +14,10 @@ from typing import Any
 
 from drf_spectacular.utils import OpenApiResponse
 
+from core.errors import CoreErrorCode
+from core.urlconfs import is_tenant_path
+
 TENANT_SCHEME = "tenantHeader"
-PLATFORM_PREFIX = "/api/platform/"
 ERROR_REF = {"$ref": "#/components/schemas/Error"}
 
 ERROR_SCHEMA = {
@@ -30,6 +32,8 @@ ERROR_SCHEMA = {
 }
 
 # status -> (description, codes it carries)
+# Documentation only: DRF's codes and the tenant resolution's (tenants.errors; the product cannot import
+# tenants) are named as text here.
 ERRORS: dict[str, tuple[str, list[str]]] = {
     "400": ("Invalid input.", ["validation_error", "invalid_cursor", "bad_request"]),
     "401": ("Missing, wrong or foreign token.", ["not_authenticated", "authentication_failed"]),
@@ -51,7 +55,7 @@ def tenant_contract(result: dict[str, Any], generator: Any, request: Any, public
         "description": "Tenant slug (or call the API on the tenant's own host, `<slug>.<base domain>`).",
     }
     for path, operations in result.get("paths", {}).items():
-        tenant = not path.startswith(PLATFORM_PREFIX)
+        tenant = is_tenant_path(path)
         for operation in operations.values():
             if tenant:
                 operation["security"] = [{**req, TENANT_SCHEME: []} for req in operation.get("security") or [{}]]
@@ -71,7 +75,7 @@ def _error_statuses(operation: dict[str, Any], *, tenant: bool) -> list[str]:
     return statuses + (["429", "503"] if tenant else [])
 
 
-VALIDATION_EXAMPLE = {"code": "validation_error", "detail": "name: This field is required.",
+VALIDATION_EXAMPLE = {"code": CoreErrorCode.VALIDATION_ERROR, "detail": "name: This field is required.",
                       "fields": {"name": ["This field is required."]}}
 SIGN_IN_SUFFIX = "/auth/token/"
 

@@ -66,3 +66,9 @@ class TenantAnonRateThrottle(TenantRateThrottle):
         if current_tenant_or_none() is None or _signed_in(request):
             return None
         return f"throttle:{self.scope}:{client_ip(request)}"
+
+
+# Every view of the tenant API draws on these (projects.api.base.ProductView); the core defaults
+# (REST_FRAMEWORK) have no throttles, so the platform API never runs product code.
+PRODUCT_THROTTLES: list[type[SimpleRateThrottle]] = [TenantRateThrottle, TenantUserRateThrottle,
+                                                     TenantAnonRateThrottle]

@@ -26,6 +26,7 @@ from rest_framework.viewsets import GenericViewSet, ModelViewSet
 from core.pagination import IdCursorPagination
 from projects import selectors, services
 from projects.api import examples
+from projects.api.base import ProductView
 from projects.api.filters import TaskFilter
 from projects.api.pagination import TaskCursorPagination
 from projects.api.permissions import IsTenantAdminOrReadOnly, ProjectPermission, TaskPermission
@@ -43,14 +44,15 @@ from projects.api.serializers import (
     UserSerializer,
     UserUpdateSerializer,
 )
-from projects.models import Comment, Export, Project, ProjectMembership, Task
+from projects.errors import ExportNotReady
+from projects.models import Export, ExportStatus, Project, Task
 
 ORDERING_FIELDS = ["created_at", "updated_at", "due_date", "priority", "id"]
 TASK_ORDERINGS = [prefix + name for name in ORDERING_FIELDS for prefix in ("", "-")]
 KEY_TAKEN = conflict("Another project has this key (`project_exists`).")
 
 
-class TenantViews(GenericViewSet):
+class TenantViews(ProductView, GenericViewSet):
     """Common ground of the product's viewsets: integer ids, and what the user may see."""
 
     lookup_value_regex = "[0-9]+"  # any other id is a 404 before it reaches a query
@@ -78,9 +80,7 @@ class UserViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Creat
     http_method_names = ["get", "post", "patch", "head", "options"]
 
     def visible(self) -> QuerySet[Any]:
-        users = get_user_model().objects.order_by("id")
-        # Admins also see deactivated users, so they can reactivate them.
-        return users if self.request.user.is_staff else users.filter(is_active=True)
+        return selectors.users_for(user=self.request.user)
 
     @extend_schema(request=UserCreateSerializer,
                    responses={201: UserSerializer, 409: conflict("The username is taken (`user_exists`).")})
@@ -146,8 +146,7 @@ class ProjectViewSet(ModelViewSet, TenantViews):
             data.is_valid(raise_exception=True)
             services.membership_set(project=project, user_id=data.validated_data["user"],
                                     role=data.validated_data["role"], actor=request.user)
-        rows = ProjectMembership.objects.filter(project=project).order_by("user_id").values("user", "role")
-        return Response(list(rows))
+        return Response(selectors.project_members(project=project))
 
 
 def _project_fields(data: dict[str, Any]) -> dict[str, Any]:
@@ -172,10 +171,6 @@ class TaskViewSet(ModelViewSet, TenantViews):
     def visible(self) -> QuerySet[Task]:
         return selectors.tasks_for(user=self.request.user)
 
-    def get_serializer_context(self) -> dict[str, Any]:
-        return {**super().get_serializer_context(), "visible_projects": selectors.projects_for(
-            user=self.request.user)}
-
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         data = self.get_serializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -187,7 +182,7 @@ class TaskViewSet(ModelViewSet, TenantViews):
         task = self.get_object()
         data = self.get_serializer(task, data=request.data, partial=kwargs.get("partial", False))
         data.is_valid(raise_exception=True)
-        services.task_update(task=task, **data.validated_data)
+        services.task_update(task=task, actor=request.user, **data.validated_data)
         return Response(self.get_serializer(self.get_queryset().get(pk=task.pk)).data)
 
     def perform_destroy(self, instance: Task) -> None:
@@ -205,7 +200,7 @@ class TaskViewSet(ModelViewSet, TenantViews):
             data.is_valid(raise_exception=True)
             comment = services.comment_create(task=task, author=request.user, body=data.validated_data["body"])
             return Response(CommentSerializer(comment).data, status=status.HTTP_201_CREATED)
-        page = self.paginate_queryset(Comment.objects.for_list().filter(task=task))
+        page = self.paginate_queryset(selectors.task_comments(task=task))
         return self.get_paginated_response(CommentSerializer(page, many=True).data)
 
 
@@ -220,9 +215,7 @@ class ExportViewSet(mixins.CreateModelMixin, mixins.RetrieveModelMixin, mixins.L
     pagination_class = IdCursorPagination
 
     def visible(self) -> QuerySet[Export]:
-        exports = Export.objects.defer("content").order_by("id")
-        user = self.request.user
-        return exports if user.is_staff else exports.filter(requested_by_id=user.pk)
+        return selectors.exports_for(user=self.request.user)
 
     @extend_schema(request=ExportRequestSerializer, responses={202: ExportSerializer}, examples=examples.EXPORT_CREATE)
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -240,10 +233,8 @@ class ExportViewSet(mixins.CreateModelMixin, mixins.RetrieveModelMixin, mixins.L
     @action(detail=True, methods=["get"])
     def download(self, request: Request, pk: str) -> HttpResponse:
         export = self.get_object()
-        if export.status != "done":
-            return Response({"code": "export_not_ready", "detail": f"The export is {export.status}."},
-                            status=status.HTTP_409_CONFLICT)
-        content = Export.objects.values_list("content", flat=True).get(pk=export.pk)
-        response = HttpResponse(content, content_type="text/csv; charset=utf-8")
+        if export.status != ExportStatus.DONE:
+            raise ExportNotReady(f"The export is {export.status}.")
+        response = HttpResponse(selectors.export_content(export=export), content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = f'attachment; filename="{export.file_name}"'
         return response

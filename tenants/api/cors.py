@@ -11,7 +11,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.aliases import CONTROL_ALIAS
-from core.errors import ApiError
+from core.errors import NotFound
 from tenants import cors, operations, selectors, services
 from tenants.api.permissions import IsPlatformAdmin
 from tenants.api.serializers import ErrorSerializer
@@ -47,7 +47,7 @@ class TenantCorsOriginsView(APIView):
     def get(self, request: Request, slug: str) -> Response:
         tenant = selectors.tenant_get(slug=slug, primary=True)  # an admin reads back what was just set
         if tenant is None:
-            raise ApiError("Tenant not found.", code="not_found", status_code=404)
+            raise NotFound("Tenant not found.")
         return Response(_body(tenant))
 
     @extend_schema(request=CorsOriginsInputSerializer,

@@ -15,7 +15,7 @@ from rest_framework.views import APIView
 from rest_framework.viewsets import ViewSet
 
 from core.aliases import CONTROL_ALIAS
-from core.errors import ApiError
+from core.errors import AuthenticationFailed, NotFound
 from core.pagination import filtered_page
 from core.tokens import token_issue
 from tenants import operations, selectors, services
@@ -30,7 +30,7 @@ from tenants.api.serializers import (
     TenantSerializer,
     TenantUpdateSerializer,
 )
-from tenants.models import DatabaseServer, Tenant
+from tenants.models import Tenant
 
 # 409 (tenant_exists, invalid_state), 503 queue_unavailable (the broker is down: nothing was changed).
 QUEUED_ERRORS = {409: ErrorSerializer, 503: ErrorSerializer}
@@ -50,7 +50,7 @@ class PlatformTokenView(APIView):
         serializer.is_valid(raise_exception=True)
         user = authenticate(request, **serializer.validated_data)
         if user is None or not user.is_staff:
-            raise ApiError("Wrong username or password.", code="authentication_failed", status_code=401)
+            raise AuthenticationFailed()
         return Response({"token": token_issue(user=user, using=CONTROL_ALIAS).key})
 
 
@@ -58,7 +58,7 @@ _actor = operations.actor_of_request  # who the audit log names for a platform a
 
 
 def _tenant_response(tenant: Tenant, status_code: int = 200, **extra: Any) -> Response:
-    tenant = Tenant.objects.using(CONTROL_ALIAS).prefetch_related("domains").get(pk=tenant.pk)
+    tenant = selectors.tenant_with_domains(pk=tenant.pk)
     return Response({**TenantSerializer(tenant).data, **extra}, status=status_code)
 
 
@@ -99,7 +99,7 @@ class TenantViewSet(ViewSet):
     def retrieve(self, request: Request, slug: str) -> Response:
         tenant = selectors.tenant_get(slug=slug)
         if tenant is None:
-            raise ApiError("Tenant not found.", code="not_found", status_code=404)
+            raise NotFound("Tenant not found.")
         return _tenant_response(tenant)
 
     @extend_schema(request=TenantUpdateSerializer, responses={200: TenantSerializer, 400: ErrorSerializer,
@@ -109,7 +109,7 @@ class TenantViewSet(ViewSet):
         serializer.is_valid(raise_exception=True)
         tenant = selectors.tenant_get(slug=slug, primary=True)
         if tenant is None:
-            raise ApiError("Tenant not found.", code="not_found", status_code=404)
+            raise NotFound("Tenant not found.")
         changes = {"name": tenant.name, "plan": tenant.plan, **serializer.validated_data}
         return _tenant_response(services.tenant_update(slug=slug, **changes, actor=_actor(request)))
 
@@ -159,7 +159,7 @@ class ServerListView(APIView):
     def get(self, request: Request) -> Response:
         loads = selectors.server_loads()
         rows = []
-        for server in DatabaseServer.objects.using(CONTROL_ALIAS).order_by("name"):
+        for server in selectors.server_list():
             server.tenant_count = loads.get(server.name, 0)  # type: ignore[attr-defined]
             server.replica_lag_seconds = selectors.replica_lags(  # type: ignore[attr-defined]
                 server=server.name, replicas=server.replicas)

@@ -7,9 +7,9 @@ from typing import Any
 
 from migrations_tooling import runner
 from migrations_tooling.locks import fleet_lock
+from tests.api import Api
 from tests.migrations_tooling.conftest import sql
 from tests.migrations_tooling.test_safety import kill_mid_run, unmigrate
-from tests.tenants.conftest import Api
 
 RUNS = "/api/platform/migration-runs/"
 

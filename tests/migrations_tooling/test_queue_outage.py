@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 
 from migrations_tooling.models import MigrationRun, RunStatus
-from tests.tenants.conftest import Api, free_port, run_django
+from tests.api import Api
+from tests.tenants.conftest import free_port, run_django
 
 # Runs in a separate process whose app points at a port where no broker listens.
 REQUESTS = """

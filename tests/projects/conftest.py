@@ -6,12 +6,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-from django.test import Client
 from rest_framework.authtoken.models import Token
 
 from projects.models import Project, Role
 from routers import TenantSpec, tenant_context
 from tenants import services
+from tests.api import Api
 from tests.factories import MembershipFactory, ProjectFactory, TaskFactory, TenantFactory, UserFactory
 
 
@@ -22,32 +22,6 @@ class TenantWorld:
     users: dict[str, Any] = field(default_factory=dict)
     project: Project | None = None
     hidden: Project | None = None
-
-
-class TenantClient:
-    """JSON calls to the tenant API as one user of one tenant."""
-
-    def __init__(self, slug: str, token: str | None, host: str | None = None) -> None:
-        self.client, self.slug, self.token, self.host = Client(), slug, token, host
-
-    def _kw(self) -> dict[str, str]:
-        """Address the tenant by host name when one is set, else by the X-Tenant header."""
-        kw = {"HTTP_HOST": self.host} if self.host else {"HTTP_X_TENANT": self.slug}
-        if self.token:
-            kw["HTTP_AUTHORIZATION"] = f"Token {self.token}"
-        return kw
-
-    def get(self, path: str, data: Any = None) -> Any:
-        return self.client.get(path, data or {}, **self._kw())
-
-    def post(self, path: str, data: Any = None) -> Any:
-        return self.client.post(path, data or {}, content_type="application/json", **self._kw())
-
-    def patch(self, path: str, data: Any) -> Any:
-        return self.client.patch(path, data, content_type="application/json", **self._kw())
-
-    def delete(self, path: str) -> Any:
-        return self.client.delete(path, **self._kw())
 
 
 def _populate(spec: TenantSpec) -> TenantWorld:
@@ -75,5 +49,5 @@ def product(tenants: dict[str, TenantSpec], control_db: None) -> dict[str, Tenan
     return {slug: _populate(spec) for slug, spec in tenants.items()}
 
 
-def as_user(world: TenantWorld, who: str, tenant: str | None = None) -> TenantClient:
-    return TenantClient(tenant or world.spec.slug, world.tokens.get(who))
+def as_user(world: TenantWorld, who: str, tenant: str | None = None) -> Api:
+    return Api(token=world.tokens.get(who), tenant=tenant or world.spec.slug)

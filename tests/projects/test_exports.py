@@ -12,9 +12,10 @@ from typing import Any
 from core.celery import app
 from projects.models import Export
 from routers import tenant_context
+from tests.api import Api
 from tests.conftest import free_port
 from tests.factories import TaskFactory
-from tests.projects.conftest import TenantClient, TenantWorld, as_user
+from tests.projects.conftest import TenantWorld, as_user
 
 
 @contextmanager
@@ -46,7 +47,7 @@ def test_a_dead_broker_is_a_503_and_leaves_no_export_behind(product: dict[str, T
     assert again.status_code == 202 and again.json()["status"] == "queued"
 
 
-def _finished(client: TenantClient, export_id: int) -> dict[str, Any]:
+def _finished(client: Api, export_id: int) -> dict[str, Any]:
     deadline, body = time.monotonic() + 120, {}
     while time.monotonic() < deadline:
         body = client.get(f"/api/exports/{export_id}/").json()
@@ -106,7 +107,7 @@ def test_download_answers_an_accept_text_csv_request(product: dict[str, TenantWo
     member = as_user(alpha, "member")
     export = _finished(member, member.post("/api/exports/", {}).json()["id"])
     for accept in ("text/csv", "text/csv; charset=utf-8", "*/*", "application/json"):
-        response = member.client.get(export["download_url"], HTTP_ACCEPT=accept, **member._kw())
+        response = member.client.get(export["download_url"], HTTP_ACCEPT=accept, **member.headers())
         assert response.status_code == 200, (accept, response.content)
         assert response["Content-Type"].startswith("text/csv")
         assert response.content.decode().startswith("id,project,title")
@@ -114,6 +115,6 @@ def test_download_answers_an_accept_text_csv_request(product: dict[str, TenantWo
     with tenant_context(alpha.spec):
         pending = Export.objects.create(requested_by=alpha.users["member"])
     for path, status in ((f"/api/exports/{pending.pk}/download/", 409), ("/api/exports/999999/download/", 404)):
-        response = member.client.get(path, HTTP_ACCEPT="text/csv", **member._kw())
+        response = member.client.get(path, HTTP_ACCEPT="text/csv", **member.headers())
         assert response.status_code == status and response["Content-Type"] == "application/json"
         assert response.json()["code"] in ("export_not_ready", "not_found")

@@ -8,8 +8,9 @@ from django.contrib.auth import get_user_model
 
 from projects.models import Comment, Export, Project, Task
 from routers import tenant_context
+from tests.api import Api
 from tests.factories import CommentFactory, MembershipFactory, ProjectFactory, TaskFactory, UserFactory
-from tests.projects.conftest import TenantClient, TenantWorld, as_user
+from tests.projects.conftest import TenantWorld, as_user
 
 
 def _ids(world: TenantWorld) -> dict[str, int]:
@@ -81,7 +82,7 @@ def beta_only(product: dict[str, TenantWorld]) -> dict[str, int]:
     return ids
 
 
-def _alpha_admin(product: dict[str, TenantWorld]) -> TenantClient:
+def _alpha_admin(product: dict[str, TenantWorld]) -> Api:
     """alpha's tenant admin (sees every object of alpha), addressing alpha by host name."""
     client = as_user(product["alpha"], "admin")
     client.host = f"alpha.{settings.TENANT_BASE_DOMAIN}"

@@ -12,15 +12,16 @@ import pytest
 
 from projects.models import Export
 from routers import tenant_context
+from tests.api import Api
 from tests.factories import CommentFactory, TaskFactory, UserFactory
-from tests.projects.conftest import TenantClient, TenantWorld, as_user
+from tests.projects.conftest import TenantWorld, as_user
 
 
 def _path(url: str) -> str:
     return url.replace("http://testserver", "")
 
 
-def walk(client: TenantClient, url: str) -> tuple[list[list[dict[str, Any]]], str | None]:
+def walk(client: Api, url: str) -> tuple[list[list[dict[str, Any]]], str | None]:
     """Follow `next` links from `url`; return the pages and the last page's `previous` link."""
     pages: list[list[dict[str, Any]]] = []
     previous = None
@@ -33,7 +34,7 @@ def walk(client: TenantClient, url: str) -> tuple[list[list[dict[str, Any]]], st
     return pages, previous
 
 
-def walk_back(client: TenantClient, url: str | None) -> list[dict[str, Any]]:
+def walk_back(client: Api, url: str | None) -> list[dict[str, Any]]:
     """Follow `previous` links from `url`; return the rows in list order."""
     pages: list[list[dict[str, Any]]] = []
     while url:

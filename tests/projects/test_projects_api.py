@@ -9,7 +9,8 @@ from django.contrib.auth import get_user_model
 from django.db import connections
 
 from routers import tenant_context
-from tests.projects.conftest import TenantClient, TenantWorld, as_user
+from tests.api import Api
+from tests.projects.conftest import TenantWorld, as_user
 
 
 def test_sign_in_and_me(product: dict[str, TenantWorld]) -> None:
@@ -129,7 +130,7 @@ def test_tenant_admins_deactivate_promote_and_reactivate_users(product: dict[str
     on = admin.patch(f"/api/users/{member_id}/", {"is_active": True, "is_admin": True, "first_name": "M"})
     assert on.status_code == 200 and on.json()["is_admin"] is True and on.json()["first_name"] == "M"
     token = as_user(alpha, "nobody").post("/api/auth/token/", sign_in).json()["token"]
-    promoted = TenantClient("alpha", token).get("/api/projects/").json()["results"]
+    promoted = Api(token=token, tenant="alpha").get("/api/projects/").json()["results"]
     assert {p["key"] for p in promoted} == {"MAIN", "SECRET"}  # tenant admins see every project
 
 
@@ -144,4 +145,4 @@ def test_admins_cannot_lock_themselves_out_and_bad_input_is_400(product: dict[st
     assert admin.patch(f"/api/users/{me}/", {"is_active": "maybe"}).status_code == 400
     assert admin.patch("/api/users/999999/", {"first_name": "x"}).status_code == 404
     assert admin.client.put(f"/api/users/{me}/", {}, content_type="application/json",
-                            **admin._kw()).status_code == 405
+                            **admin.headers()).status_code == 405

@@ -125,11 +125,11 @@ def test_custom_fields_postgres_cannot_store_are_400(product: dict[str, TenantWo
     member = as_user(alpha, "member")
     for raw in BAD_CUSTOM_FIELDS:
         body = f'{{"project": {alpha.project.pk}, "title": "t", "custom_fields": {raw}}}'
-        response = member.client.post("/api/tasks/", body, content_type="application/json", **member._kw())
+        response = member.client.post("/api/tasks/", body, content_type="application/json", **member.headers())
         assert response.status_code == 400, (raw[:40], response.content)
         assert "custom_fields" in response.json()["fields"]
     nested = '{"title": ' + "[" * 100_000 + "]" * 100_000 + "}"
-    response = member.client.post("/api/tasks/", nested, content_type="application/json", **member._kw())
+    response = member.client.post("/api/tasks/", nested, content_type="application/json", **member.headers())
     assert response.status_code == 400 and response.json()["code"] == "parse_error"
     fine = member.post("/api/tasks/", {"project": alpha.project.pk, "title": "t",
                                        "custom_fields": {"a": {"b": [1, 2.5, None, "ü"]}}})

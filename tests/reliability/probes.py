@@ -19,7 +19,7 @@ import random
 from dataclasses import dataclass, field
 from typing import Any
 
-from tenants.middleware import is_tenant_path
+from core.urlconfs import is_tenant_path
 from tests.reliability.world import SeededTenant
 
 METHODS = ("get", "post", "put", "patch", "delete")

@@ -21,7 +21,7 @@ from redis.exceptions import RedisError
 from core.celery import app
 from infra.local import config as infra_config
 from infra.local import daemons, system
-from tests.projects.conftest import TenantClient
+from tests.api import Api
 from tests.reliability.world import SeededTenant
 
 LOW_USER_LIMIT = {"tenant": "1000000/min", "tenant_user": "5/min"}
@@ -55,7 +55,7 @@ def _workers_answering() -> set[str]:
         return set()  # a pooled broker connection from before the restart fails once, then reconnects
 
 
-def _calls(tenant: SeededTenant, client: TenantClient, n: int) -> list[tuple[str, Callable[[], Any]]]:
+def _calls(tenant: SeededTenant, client: Api, n: int) -> list[tuple[str, Callable[[], Any]]]:
     project, task = tenant.ids["project"][0], tenant.ids["task"][0]
     return [
         ("GET projects", lambda: client.get("/api/projects/")),
@@ -70,7 +70,7 @@ def _calls(tenant: SeededTenant, client: TenantClient, n: int) -> list[tuple[str
     ]
 
 
-def _stats_cached(client: TenantClient, tenant: SeededTenant) -> list[bool]:
+def _stats_cached(client: Api, tenant: SeededTenant) -> list[bool]:
     path = f"/api/projects/{tenant.ids['project'][0]}/stats/"
     return [client.get(path).json()["cached"] for _ in range(2)]
 
@@ -79,7 +79,7 @@ def test_the_tenant_api_serves_while_redis_is_stopped_and_recovers_after(
     make_world: Callable[..., list[SeededTenant]], report: Callable[[str], None],
 ) -> None:
     world = make_world("rel-redis", ["a", "b"])
-    admins = {t.slug: TenantClient(t.slug, t.tokens["admin"]) for t in world}
+    admins = {t.slug: Api(token=t.tokens["admin"], tenant=t.slug) for t in world}
     assert all(_stats_cached(admins[t.slug], t) == [False, True] for t in world)  # Redis caches
 
     answers: list[tuple[str, int, float]] = []
@@ -101,7 +101,7 @@ def test_the_tenant_api_serves_while_redis_is_stopped_and_recovers_after(
     with override_settings(TENANT_THROTTLE_RATES=LOW_USER_LIMIT):
         for tenant in world:
             assert _stats_cached(admins[tenant.slug], tenant) == [False, True]
-            member = TenantClient(tenant.slug, tenant.tokens["member"])
+            member = Api(token=tenant.tokens["member"], tenant=tenant.slug)
             assert [member.get("/api/me/").status_code for _ in range(6)] == [200] * 5 + [429]
     latencies = [ms for _, _, ms in answers]
     report(f"redis stopped: {len(answers)} tenant API requests, 0 non-2xx, p50 {statistics.median(latencies):.1f} ms,"

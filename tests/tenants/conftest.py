@@ -6,7 +6,6 @@ import os
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -19,48 +18,8 @@ from rest_framework.authtoken.models import Token
 
 from tenants import provisioning, selectors, services
 from tenants.models import JobStatus, Tenant
+from tests.api import Api
 from tests.conftest import ROOT, free_port, wait_for  # noqa: F401 - re-exported for the tenant tests
-
-
-class Api:
-    """A JSON client for the platform and tenant APIs."""
-
-    def __init__(self, client: Client, token: str | None = None) -> None:
-        self.client, self.token = client, token
-
-    def _headers(self, tenant: str | None, token: str | None) -> dict[str, str]:
-        headers = {}
-        if token or self.token:
-            headers["HTTP_AUTHORIZATION"] = f"Token {token or self.token}"
-        if tenant:
-            headers["HTTP_X_TENANT"] = tenant
-        return headers
-
-    def get(self, path: str, *, tenant: str | None = None, token: str | None = None) -> Any:
-        return self.client.get(path, **self._headers(tenant, token))
-
-    def post(self, path: str, data: Any = None, *, tenant: str | None = None, token: str | None = None) -> Any:
-        return self.client.post(path, data or {}, content_type="application/json",
-                                **self._headers(tenant, token))
-
-    def delete(self, path: str, *, tenant: str | None = None, token: str | None = None) -> Any:
-        return self.client.delete(path, **self._headers(tenant, token))
-
-    def wait_status(self, slug: str, wanted: set[str], timeout: float = 120.0) -> dict[str, Any]:
-        deadline = time.monotonic() + timeout
-        body: dict[str, Any] = {}
-        while time.monotonic() < deadline:
-            response = self.get(f"/api/platform/tenants/{slug}/")
-            body = response.json() if response.status_code == 200 else {"status": "gone"}
-            if body["status"] in wanted:
-                return body
-            time.sleep(0.02)
-        raise AssertionError(f"tenant {slug} still {body.get('status')} after {timeout}s: {body}")
-
-    def tenant_token(self, slug: str, username: str, password: str) -> str:
-        response = self.post("/api/auth/token/", {"username": username, "password": password}, tenant=slug)
-        assert response.status_code == 200, response.content
-        return response.json()["token"]
 
 
 @pytest.fixture

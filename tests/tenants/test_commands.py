@@ -11,8 +11,9 @@ from django.core.management import CommandError, call_command
 
 from tenants import dbops, provisioning
 from tenants.models import JobStatus, ProvisioningJob, Tenant
+from tests.api import Api
 from tests.conftest import ROOT
-from tests.tenants.conftest import Api, free_port
+from tests.tenants.conftest import free_port
 
 STEPS = ("template", "create_database", "admin_user", "activate")
 

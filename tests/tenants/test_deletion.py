@@ -12,8 +12,9 @@ from core.queue import enqueue_or_fail
 from tenants import dbops, provisioning, templates
 from tenants.models import JobKind, JobStatus, ProvisioningJob, Tenant
 from tenants.tasks import delete_tenant
+from tests.api import Api
 from tests.conftest import ROOT
-from tests.tenants.conftest import Api, Background, new_tenant, provision, wait_for
+from tests.tenants.conftest import Background, new_tenant, provision, wait_for
 
 PARALLEL = 5
 

@@ -13,7 +13,8 @@ from projects.models import Export
 from routers import tenant_context
 from tenants import fanout, selectors
 from tenants.tasks import tenant_fanout
-from tests.tenants.conftest import Api, provision, wait_for
+from tests.api import Api
+from tests.tenants.conftest import provision, wait_for
 
 LONG_AGO = timedelta(hours=1)  # stalled by any EXPORT_STALL_SECONDS: no waiting on the clock
 

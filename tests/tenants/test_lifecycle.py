@@ -7,7 +7,8 @@ from django.test.utils import CaptureQueriesContext
 
 from tenants import dbops, resolution
 from tenants.models import ProvisioningJob
-from tests.tenants.conftest import Api, new_tenant, wait_for
+from tests.api import Api
+from tests.tenants.conftest import new_tenant, wait_for
 
 
 def test_provision_use_suspend_resume_delete(platform: Api) -> None:

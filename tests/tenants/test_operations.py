@@ -12,7 +12,8 @@ from core.aliases import CONTROL_ALIAS
 from core.locks import LockPurpose, lock_key
 from tenants import dbops, operations, retired
 from tenants.models import JobKind, JobStatus, ProvisioningJob, RetiredDatabase
-from tests.tenants.conftest import Api, provision
+from tests.api import Api
+from tests.tenants.conftest import provision
 
 
 def test_a_second_exclusive_job_is_refused_with_the_one_that_holds_the_tenant(platform: Api) -> None:

@@ -6,7 +6,7 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 
 from routers import tenant_context
-from tenants import dbops, orphans, provisioning, selectors, services
+from tenants import dbops, orphans, provisioning, selectors, services, watchdog
 from tenants.models import Tenant
 from tests.tenants.conftest import provision
 
@@ -35,7 +35,7 @@ def test_the_sweep_drops_leftovers_and_never_a_live_database(servers: None, caps
     assert not any(dbops.database_exists(*databases[slug]) for slug in GONE)
     assert all(dbops.database_exists(*databases[slug]) for slug in LIVE)
     assert dbops.database_exists("b", "tt_p_unmarked")
-    assert services.provisioning_watchdog()["swept"] == 0
+    assert watchdog.provisioning_watchdog()["swept"] == 0
 
 
 def test_a_new_tenant_never_inherits_a_leftover_database_of_its_name(servers: None) -> None:

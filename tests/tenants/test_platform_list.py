@@ -14,7 +14,7 @@ from rest_framework.authtoken.models import Token
 from migrations_tooling.models import MigrationRecord, MigrationRun
 from tenants import services
 from tenants.models import Tenant
-from tests.tenants.conftest import Api
+from tests.api import Api
 
 
 @pytest.fixture

@@ -13,7 +13,8 @@ from rest_framework.authtoken.models import Token
 from routers import tenant_context
 from tenants import selectors
 from tenants.models import Domain, Tenant
-from tests.tenants.conftest import Api, provision
+from tests.api import Api
+from tests.tenants.conftest import provision
 
 FORBIDDEN = [
     ("get", "/api/platform/tenants/"), ("get", "/api/platform/tenants/p-perm/"),

@@ -17,11 +17,12 @@ from django.utils import timezone
 
 from core.celery import app
 from core.dbservers import configured_servers
-from tenants import dbops, provisioning, services
+from tenants import dbops, provisioning, services, watchdog
 from tenants.models import JobStatus, ProvisioningJob, Tenant
+from tests.api import Api
 from tests.conftest import ROOT
 from tests.factories import ProvisioningJobFactory
-from tests.tenants.conftest import Api, new_tenant, wait_for, worker_command
+from tests.tenants.conftest import new_tenant, wait_for, worker_command
 
 
 @pytest.mark.parametrize("slug,reason", [
@@ -135,7 +136,7 @@ def test_a_worker_killed_mid_provisioning_never_leaves_the_tenant_stuck(platform
     assert ProvisioningJob.objects.get(pk=job.pk).status == JobStatus.RUNNING
     _beat_long_ago(job)
     with override_settings(PROVISIONING_STALL_SECONDS=1):
-        assert services.provisioning_watchdog() == {"requeued": 1, "failed": 0, "busy": 0, "swept": 0}
+        assert watchdog.provisioning_watchdog() == {"requeued": 1, "failed": 0, "busy": 0, "swept": 0}
     final = platform.wait_status("p-killed", {"active", "failed"})
     if final["status"] == "active":
         assert dbops.database_exists("a", "tt_p_killed")
@@ -159,7 +160,7 @@ def test_the_watchdog_fails_a_job_that_stalls_on_every_attempt(platform: Api) ->
     Tenant.objects.filter(pk=tenant.pk).update(status="provisioning")
     _beat_long_ago(job)
     with override_settings(PROVISIONING_STALL_SECONDS=1):
-        assert services.provisioning_watchdog() == {"requeued": 0, "failed": 1, "busy": 0, "swept": 0}
+        assert watchdog.provisioning_watchdog() == {"requeued": 0, "failed": 1, "busy": 0, "swept": 0}
     assert Tenant.objects.get(pk=tenant.pk).status == "failed"
     assert not dbops.database_exists("b", tenant.database)
 

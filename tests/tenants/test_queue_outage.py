@@ -6,7 +6,8 @@ import json
 
 from tenants import dbops
 from tenants.models import JobStatus, ProvisioningJob, Tenant
-from tests.tenants.conftest import Api, free_port, new_tenant, provision, run_django
+from tests.api import Api
+from tests.tenants.conftest import free_port, new_tenant, provision, run_django
 
 # Runs in a separate process whose app points at a port where no broker listens.
 REQUESTS = """

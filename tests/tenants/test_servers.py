@@ -11,8 +11,9 @@ from django.test.utils import CaptureQueriesContext
 
 from core.dbservers import configured_servers
 from tenants.models import DatabaseServer
+from tests.api import Api
 from tests.conftest import ROOT
-from tests.tenants.conftest import Api, wait_for, worker_command
+from tests.tenants.conftest import wait_for, worker_command
 
 
 def _names() -> set[str]:

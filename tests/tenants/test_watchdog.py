@@ -8,7 +8,7 @@ import pytest
 from django.conf import settings
 from django.test import override_settings
 
-from tenants import dbops, provisioning, selectors, services, templates
+from tenants import dbops, provisioning, selectors, services, templates, watchdog
 from tenants.models import JobStatus, ProvisioningJob, Tenant
 from tests.tenants.conftest import Background, provision, wait_for
 
@@ -33,7 +33,7 @@ def test_the_watchdog_leaves_a_slow_but_live_job_alone(servers: None) -> None:
         ProvisioningJob.objects.filter(pk=job.pk).update(heartbeat_at=_ago(600))  # late, without a clock wait
         with override_settings(PROVISIONING_STALL_SECONDS=1):
             assert [j.pk for j in selectors.stalled_jobs(heartbeat_before=_ago(1))] == [job.pk]
-            assert services.provisioning_watchdog() == IDLE | {"busy": 1}
+            assert watchdog.provisioning_watchdog() == IDLE | {"busy": 1}
         assert Tenant.objects.get(pk=tenant.pk).status == "provisioning"
         assert ProvisioningJob.objects.get(pk=job.pk).status == JobStatus.RUNNING
         assert dbops.database_exists("b", tenant.database)
@@ -89,7 +89,7 @@ def test_a_long_step_keeps_its_heartbeat_fresh(servers: None) -> None:
 
             wait_for(beating, 120, "four heartbeats during one step")
             assert ProvisioningJob.objects.get(pk=job.pk).steps_done == []  # still in the template step
-            assert services.provisioning_watchdog(sweep=False) == IDLE
+            assert watchdog.provisioning_watchdog(sweep=False) == IDLE
         finally:
             cursor.execute("SELECT pg_advisory_unlock(%s, %s)", templates.LOCK_KEY)
             runner.join(120)

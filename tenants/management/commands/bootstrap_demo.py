@@ -10,6 +10,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
 
 from tenants import provisioning, selectors, services
+from tenants.models import TenantStatus
 
 DEMO_ADMIN = "admin"
 DEMO_PASSWORD = "tessera-admin"  # noqa: S105 - demo credentials, printed to the developer
@@ -47,8 +48,8 @@ class Command(BaseCommand):
             tenant, _ = services.tenant_create(slug=DEMO_TENANT, name="Demo Inc.", admin_email=DEMO_TENANT_ADMIN,
                                                admin_password=DEMO_TENANT_PASSWORD, plan="pro", enqueue=False)
         job = selectors.latest_job(tenant=tenant)
-        if tenant.status != "active" and job is not None:
-            if tenant.status == "failed":
+        if tenant.status != TenantStatus.ACTIVE and job is not None:
+            if tenant.status == TenantStatus.FAILED:
                 services.tenant_retry(slug=DEMO_TENANT)
             provisioning.job_run(job_id=job.pk)  # in-process: the worker may not be up yet
             self.stdout.write(f"demo tenant {DEMO_TENANT!r} provisioned")

@@ -6,7 +6,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from tenants import orphans, services
+from tenants import orphans, watchdog
 
 
 class Command(BaseCommand):
@@ -27,5 +27,5 @@ class Command(BaseCommand):
                 self.stdout.write(f"{verb} {orphan.server}/{orphan.database} ({owner})")
             self.stdout.write(f"{len(found)} orphan database(s){'' if dry_run else ' dropped'}")
             return
-        counts = services.provisioning_watchdog()
+        counts = watchdog.provisioning_watchdog()
         self.stdout.write(", ".join(f"{name} {count}" for name, count in counts.items()))
