@@ -27,4 +27,6 @@ class CoreErrorCode(StrEnum):
     SIGNIN_BUSY = "signin_busy"
     SERVER_ERROR = "server_error"
     DATABASE_UNAVAILABLE = "database_unavailable"
+    STATEMENT_TIMEOUT = "statement_timeout"  # the tenant plan's statement_timeout cancelled a query
+    METRICS_FORBIDDEN = "metrics_forbidden"
     QUEUE_UNAVAILABLE = "queue_unavailable"

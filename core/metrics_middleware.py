@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
+from django.urls import reverse
 from django.utils.module_loading import import_string
 
 from core import metrics
 
-PLATFORM_PREFIX = "/api/platform/"
 UNRESOLVED = "<unresolved>"  # answered before URL resolution (unknown tenant, redirect, ...)
 
 
@@ -49,9 +50,15 @@ class MetricsMiddleware:
 
 def plane_of(request: HttpRequest, has_tenant: bool) -> str:
     """Return "platform", "tenant" or "other" (health, metrics, admin, docs)."""
-    if request.path.startswith(PLATFORM_PREFIX):
-        return "platform"
-    return "tenant" if has_tenant else "other"
+    if has_tenant:
+        return "tenant"
+    return "platform" if request.path.startswith(_platform_root()) else "other"
+
+
+@functools.cache
+def _platform_root() -> str:
+    """Return the platform API's root path, asked of the platform's URLconf (never spelled here)."""
+    return reverse("platform-root", urlconf=settings.ROOT_URLCONF)
 
 
 def route_of(request: HttpRequest) -> str:

@@ -20,14 +20,15 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 from prometheus_client.registry import Collector
 
 from core import metrics
-from core.errors import json_error
+from core.errors import CoreErrorCode, json_error
 from core.metrics_collect import DroppedCollector
 
 
 def metrics_view(request: HttpRequest) -> HttpResponse:
     """Answer the Prometheus text exposition, or 403 JSON to a client that may not read it."""
     if not may_scrape(request):
-        return json_error(403, "metrics_forbidden", "Metrics are served to loopback clients or with the token.")
+        return json_error(403, CoreErrorCode.METRICS_FORBIDDEN,
+                          "Metrics are served to loopback clients or with the token.")
     body = generate_latest(_registry())
     return HttpResponse(body, content_type=CONTENT_TYPE_LATEST)
 

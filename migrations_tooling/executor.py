@@ -20,7 +20,7 @@ from django.db.migrations.loader import MigrationLoader
 from django.db.migrations.operations import CreateModel, DeleteModel
 from django.db.migrations.recorder import MigrationRecorder
 
-from routers.planes import Plane, plane_of
+from routers import Plane, plane_of
 
 TENANT_PLANES = (Plane.TENANT, Plane.BOTH)
 MAX_CACHED_STATES = 8

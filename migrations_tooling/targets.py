@@ -18,8 +18,10 @@ from django.db.models import QuerySet
 from core.aliases import CONTROL_ALIAS
 from core.dbservers import configured_servers
 from core.errors import ApiError
+from migrations_tooling.errors import MigrationErrorCode
 from tenants import templates
 from tenants.models import Tenant, TenantStatus
+from tenants.operations import busy_tenants
 
 CONTROL = "control"  # the ledger label of the control plane
 TEMPLATE_PREFIX = "template:"  # the ledger label of a server's template: "template:<server>"
@@ -53,7 +55,7 @@ class Target:
 
 class UnknownTenants(ApiError):
     status_code = 400
-    code = "unknown_tenants"
+    code = MigrationErrorCode.UNKNOWN_TENANTS
 
 
 def control_target() -> Target:
@@ -89,10 +91,12 @@ def fleet_targets(*, tenants: Sequence[str] = (), exclude: Sequence[str] = (),
     """Return the databases a run covers, but the control plane: each server's template first, then tenants.
 
     `tenants` narrows the selection to those slugs, `exclude` leaves slugs
-    out; tenant databases come in slug order.
+    out; tenant databases come in slug order. A tenant being moved, restored
+    or deleted is left out: no DDL may race its copy (migrate_tenants prints
+    which and why, from `tenants.operations.busy_tenants`).
     """
     found = [template_target(server) for server in configured_servers()] if with_templates else []
-    rows = migratable_tenants().order_by("slug")
+    rows = migratable_tenants().exclude(slug__in=list(busy_tenants())).order_by("slug")
     if tenants:
         rows = rows.filter(slug__in=tenants)
     if exclude:

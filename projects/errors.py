@@ -13,6 +13,7 @@ class ProductErrorCode(StrEnum):
     USER_EXISTS = "user_exists"
     PROJECT_EXISTS = "project_exists"
     EXPORT_NOT_READY = "export_not_ready"
+    PLAN_LIMIT = "plan_limit"
 
 
 class ExportNotReady(ApiError):

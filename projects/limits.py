@@ -17,6 +17,7 @@ from django.db import connections
 from core.errors import ApiError
 from core.locks import LockPurpose, lock_key
 from core.plans import DEFAULT_PLAN, QUOTAS, PlanLimits, plan_limits
+from projects.errors import ProductErrorCode
 from routers import current_alias, current_tenant
 
 
@@ -24,7 +25,7 @@ class PlanLimitReached(ApiError):
     """403 `plan_limit`: the tenant's plan does not allow more; the body names the limit."""
 
     status_code = 403
-    code = "plan_limit"
+    code = ProductErrorCode.PLAN_LIMIT
 
     def __init__(self, limit: str, value: int, plan: str) -> None:
         self.limit = limit

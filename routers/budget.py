@@ -106,6 +106,13 @@ class ConnectionBudget:
                 self._held.move_to_end(key)
             self._cond.notify_all()
 
+    def open_aliases(self) -> list[str]:
+        """Return the alias of every open tenant connection of this process: held by a thread, or idle."""
+        with self._cond:
+            held = [alias for (_, alias), (ref, _) in self._held.items()
+                    if (wrapper := ref()) is not None and wrapper.connection is not None]
+        return held + self._pool.idle_aliases()
+
     def dropped(self, wrapper: Any) -> None:
         """Forget this thread's connection of `wrapper` (closed, or handed to the shared pool)."""
         with self._cond:
@@ -235,8 +242,7 @@ def open_connections() -> int:
 
 def open_aliases() -> list[str]:
     """Return the alias of every tenant connection of this process open right now (read-only)."""
-    with _cond:
-        return [alias for (_, alias), ref in _slots.items() if (w := ref()) is not None and w.connection is not None]
+    return _budget().open_aliases()
 
 
 def stats() -> dict[str, int]:

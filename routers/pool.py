@@ -116,6 +116,11 @@ class SharedPool:
         with self._lock:
             return len(self._idle)
 
+    def idle_aliases(self) -> list[str]:
+        """Return the alias of each idle connection (read-only; metrics)."""
+        with self._lock:
+            return [idle.key[0] for idle in self._idle.values()]
+
     def clear(self) -> None:
         """Close every idle connection (tests, `runtime.reset()`)."""
         with self._lock:

@@ -28,6 +28,7 @@ from core.errors import ApiError
 from core.queue import QueueUnavailable, enqueue_or_fail
 from tenants import backupstore, pgtools
 from tenants.datajobs import Flow
+from tenants.errors import TenantErrorCode
 from tenants.models import (
     OPEN_JOB_STATUSES,
     Backup,
@@ -54,7 +55,7 @@ def backup_create(*, tenant: Tenant, requested_by: str, enqueue: bool = True) ->
     """Record a backup of `tenant` and queue it (with `enqueue=False` the caller runs the job)."""
     if tenant.status not in BACKUPABLE:
         raise ApiError(f"Tenant '{tenant.slug}' is {tenant.status}; only an active or suspended tenant is backed up.",
-                       code="invalid_state", status_code=409)
+                       code=TenantErrorCode.INVALID_STATE, status_code=409)
     with transaction.atomic(using=CONTROL_ALIAS):
         job = ProvisioningJob.objects.using(CONTROL_ALIAS).create(
             tenant=tenant, kind=JobKind.BACKUP, requested_by=requested_by)
@@ -64,13 +65,11 @@ def backup_create(*, tenant: Tenant, requested_by: str, enqueue: bool = True) ->
         job.payload = {"backup_id": backup.pk}
         job.save(update_fields=["payload"])
     if enqueue:
-        from tenants.tasks import data_job
-
         def undo() -> None:
             backup.delete()
             job.delete()
 
-        enqueue_or_fail(data_job, job.pk, undo=undo)
+        enqueue_or_fail("tenants.data_job", job.pk, undo=undo)
     return backup
 
 

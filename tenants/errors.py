@@ -18,6 +18,9 @@ class TenantErrorCode(StrEnum):
     NO_CAPACITY = "no_capacity"
     INVALID_STATE = "invalid_state"
     OPERATION_IN_PROGRESS = "operation_in_progress"
+    TENANT_MOVING = "tenant_moving"
+    TENANT_MAINTENANCE = "tenant_maintenance"
+    BACKUP_UNUSABLE = "backup_unusable"
 
 
 class InvalidState(ApiError):

@@ -16,7 +16,7 @@ from django.conf import settings
 from psycopg2 import sql
 
 from core.plans import plan_limits
-from routers.policy import database_settings_sql
+from routers import database_settings_sql
 from tenants import dbops, pooler
 
 

@@ -19,7 +19,7 @@ from core import metrics
 from core.aliases import CONTROL_ALIAS
 from core.dbservers import configured_servers
 from core.metrics_collect import CachedCollector
-from routers import budget, registry, replicas
+from routers import alias_info, open_connection_aliases, replica_snapshot
 from tenants.models import OPEN_JOB_STATUSES, ProvisioningJob, Tenant
 
 JOB_DURATION_BUCKETS = (0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 1800.0)
@@ -31,8 +31,8 @@ def refresh_process_gauges() -> None:
     """Publish this process's open tenant connections, budgets and replica breakers."""
     counts = dict.fromkeys(((name, role, kind) for name, server in configured_servers().items()
                             for role in ROLES[:1 + bool(server.replicas)] for kind in CONNECTION_KINDS), 0)
-    for alias in budget.open_aliases():
-        info = registry.alias_info(alias)
+    for alias in open_connection_aliases():
+        info = alias_info(alias)
         if info is not None:
             role = "primary" if info.replica_index is None else "replica"
             key = (info.server, role, "client" if info.pooled else "server")
@@ -46,7 +46,7 @@ def refresh_process_gauges() -> None:
 
 def _refresh_breakers() -> None:
     now = time.monotonic()
-    known = replicas.snapshot()
+    known = replica_snapshot()
     for name, server in configured_servers().items():
         for index in range(len(server.replicas)):
             status = known.get(f"{name}:{index}", {})

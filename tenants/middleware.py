@@ -69,7 +69,8 @@ class TenantMiddleware:
 def _unavailable(status: str) -> HttpResponse:
     """Answer 503 for a tenant that is not serving; Retry-After only while it is on its way."""
     if status == TenantStatus.MAINTENANCE:  # a restore in place: back on its own, later than a provisioning
-        response = json_error(503, "tenant_maintenance", "This tenant is being restored; try again later.")
+        response = json_error(503, TenantErrorCode.TENANT_MAINTENANCE,
+                              "This tenant is being restored; try again later.")
         response["Retry-After"] = str(settings.TENANT_MAINTENANCE_RETRY_AFTER_SECONDS)
         return response
     if status == TenantStatus.FAILED:  # only an operator's retry brings it back: no time to promise

@@ -24,8 +24,7 @@ from psycopg2 import errorcodes
 
 from core.aliases import CONTROL_ALIAS
 from core.dbservers import configured_servers
-from routers import registry
-from routers.cache import tenant_keys_purge
+from routers import tenant_keys_purge, unregister
 from tenants import backupstore, dbops, pgtools, resolution, selectors
 from tenants.datajobs import Flow
 from tenants.models import Backup, JobKind, ProvisioningJob, RetiredDatabase, Tenant, TenantStatus
@@ -143,7 +142,7 @@ def step_switch(job: ProvisioningJob) -> None:
                 database=name, status=TenantStatus.ACTIVE, updated_at=timezone.now())
             if not switched:
                 raise RuntimeError(f"tenant {tenant.slug} left maintenance on {job.payload['previous']}: not switched")
-    registry.unregister(tenant.slug)
+    unregister(tenant.slug)
     tenant_keys_purge(selectors.tenant_spec(tenant))  # cached answers describe data the restore replaced
     resolution.invalidate()
 
@@ -160,7 +159,7 @@ def step_retire(job: ProvisioningJob) -> None:
 def new_tenant_fail(job: ProvisioningJob) -> str:
     """Drop what the job filled and leave the new tenant `failed` with the error."""
     server, name = _target(job)
-    registry.unregister(job.tenant.slug)
+    unregister(job.tenant.slug)
     note = _drop_filled(job, server, name, marks=(restoring_mark(job), owner_mark(job.tenant)))
     Tenant.objects.filter(pk=job.tenant_id, status=TenantStatus.PROVISIONING).update(
         status=TenantStatus.FAILED, error=(job.error + note)[:4000], updated_at=timezone.now())

@@ -20,41 +20,40 @@ from django.db import transaction
 from django.utils import timezone
 
 from core.aliases import CONTROL_ALIAS
-from core.errors import ApiError
+from core.errors import ApiError, CoreErrorCode
 from core.queue import enqueue_or_fail
-from routers.spec import database_name_for
+from routers import database_name_for
 from tenants import backupstore, operations, resolution, selectors, services
+from tenants.errors import TenantErrorCode
 from tenants.models import Backup, BackupStatus, JobKind, ProvisioningJob, Tenant, TenantStatus
 
 
 def _backup_ready(tenant: Tenant, backup_id: int) -> Backup:
     backup = selectors.backup_of(tenant=tenant, backup_id=backup_id)
     if backup is None:
-        raise ApiError("Backup not found.", code="not_found", status_code=404)
+        raise ApiError("Backup not found.", code=CoreErrorCode.NOT_FOUND, status_code=404)
     if backup.status != BackupStatus.DONE:
         raise ApiError(f"Backup {backup.pk} is {backup.status}; only a verified (done) backup is restored.",
-                       code="invalid_state", status_code=409)
+                       code=TenantErrorCode.INVALID_STATE, status_code=409)
     if not backupstore.backup_storage().exists(backup.storage_name):
         raise ApiError(f"The file of backup {backup.pk} is missing from the backup storage; nothing was changed.",
-                       code="backup_unusable", status_code=409)
+                       code=TenantErrorCode.BACKUP_UNUSABLE, status_code=409)
     return backup
 
 
 def _require_status(tenant: Tenant, *allowed: TenantStatus) -> None:
     if tenant.status not in allowed:
         raise ApiError(f"Tenant '{tenant.slug}' is {tenant.status}; it must be {' or '.join(allowed)}.",
-                       code="invalid_state", status_code=409)
+                       code=TenantErrorCode.INVALID_STATE, status_code=409)
 
 
 def _queue(job: ProvisioningJob, *, undo: Any) -> None:
-    from tenants.tasks import data_job
-
     def undo_all() -> None:
         with transaction.atomic(using=CONTROL_ALIAS):
             undo()
         resolution.invalidate()
 
-    enqueue_or_fail(data_job, job.pk, undo=undo_all)
+    enqueue_or_fail("tenants.data_job", job.pk, undo=undo_all)
 
 
 def _into_new_tenant(*, source: Tenant, slug: str, kind: JobKind, payload: dict[str, Any], requested_by: str,
@@ -102,7 +101,7 @@ def restore_in_place(*, tenant: Tenant, backup_id: int, requested_by: str, enque
     with transaction.atomic(using=CONTROL_ALIAS):
         if not Tenant.objects.filter(pk=tenant.pk, status=TenantStatus.ACTIVE, database=previous).update(
                 status=TenantStatus.MAINTENANCE, updated_at=timezone.now()):
-            raise ApiError(f"Tenant '{tenant.slug}' changed meanwhile; try again.", code="invalid_state",
+            raise ApiError(f"Tenant '{tenant.slug}' changed meanwhile; try again.", code=TenantErrorCode.INVALID_STATE,
                            status_code=409)
         job = operations.exclusive_job_create(tenant=tenant, kind=JobKind.RESTORE, requested_by=requested_by,
                                               payload={"flow": "restore_in_place", "backup_id": backup.pk,

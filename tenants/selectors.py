@@ -117,3 +117,8 @@ def backup_of(*, tenant: Tenant, backup_id: int) -> Backup | None:
 def jobs_of(*, tenant: Tenant) -> QuerySet[ProvisioningJob]:
     """Return the tenant's jobs, newest first, on the primary."""
     return ProvisioningJob.objects.using(CONTROL_ALIAS).filter(tenant=tenant).order_by("-created_at", "-pk")
+
+
+def job_get(*, pk: int) -> ProvisioningJob | None:
+    """Return job `pk` with its tenant, read on the primary."""
+    return ProvisioningJob.objects.using(CONTROL_ALIAS).select_related("tenant").filter(pk=pk).first()

@@ -35,8 +35,9 @@ from django.core.cache import cache
 from django.db import DatabaseError
 
 from core.errors import ApiError
-from routers.spec import TenantSpec
+from routers import TenantSpec
 from tenants import resolution
+from tenants.errors import TenantErrorCode
 
 BLOCK_PREFIX = "tenants:moving:"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -44,7 +45,7 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 class TenantMoving(ApiError):
     status_code = 503
-    code = "tenant_moving"
+    code = TenantErrorCode.TENANT_MOVING
     detail = "This tenant is moving to another server; writes resume in a moment."
 
 

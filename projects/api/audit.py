@@ -10,6 +10,7 @@ from rest_framework.generics import ListAPIView
 from rest_framework.permissions import BasePermission, IsAuthenticated
 
 from core.pagination import IdCursorPagination
+from projects.api.base import ProductView
 from projects.models import SecurityEvent
 
 
@@ -32,7 +33,7 @@ class SecurityEventPagination(IdCursorPagination):
 
 
 @extend_schema(tags=["auth"])
-class SecurityEventListView(ListAPIView):
+class SecurityEventListView(ProductView, ListAPIView):
     """Sign-ins, failed sign-ins, users created or deactivated, role changes: newest first."""
 
     permission_classes = [IsAuthenticated, IsTenantAdmin]

@@ -11,23 +11,14 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.aliases import CONTROL_ALIAS
-from core.errors import ApiError
+from core.errors import ApiError, CoreErrorCode
 from tenants import backups, operations, restores, selectors
+from tenants.api.move import JobSerializer
 from tenants.api.permissions import IsPlatformAdmin
 from tenants.api.serializers import ErrorSerializer, TenantSerializer
 from tenants.models import Backup, ProvisioningJob, Tenant
 
 ERRORS = {400: ErrorSerializer, 404: ErrorSerializer, 409: ErrorSerializer, 503: ErrorSerializer}
-
-
-class JobSerializer(serializers.ModelSerializer):
-    tenant = serializers.CharField(source="tenant.slug", read_only=True)
-
-    class Meta:
-        model = ProvisioningJob
-        fields = ["id", "tenant", "kind", "status", "steps_done", "attempts", "requested_by", "error",
-                  "created_at", "started_at", "finished_at"]
-        read_only_fields = fields
 
 
 class BackupSerializer(serializers.ModelSerializer):
@@ -70,7 +61,7 @@ class RestoreSerializer(NewTenantSerializer):
 def _tenant(slug: str) -> Tenant:
     tenant = selectors.tenant_get(slug=slug, primary=True)
     if tenant is None:
-        raise ApiError("Tenant not found.", code="not_found", status_code=404)
+        raise ApiError("Tenant not found.", code=CoreErrorCode.NOT_FOUND, status_code=404)
     return tenant
 
 
@@ -108,7 +99,7 @@ class BackupDetailView(APIView):
     def get(self, request: Request, slug: str, backup_id: int) -> Response:
         backup = selectors.backup_of(tenant=_tenant(slug), backup_id=backup_id)
         if backup is None:
-            raise ApiError("Backup not found.", code="not_found", status_code=404)
+            raise ApiError("Backup not found.", code=CoreErrorCode.NOT_FOUND, status_code=404)
         return Response(BackupSerializer(backup).data)
 
 
@@ -150,15 +141,3 @@ class TenantCloneView(APIView):
         job = restores.clone_create(tenant=_tenant(slug), slug=data["as"], server=data.get("server"),
                                     name=data.get("name"), requested_by=operations.actor_of_request(request))
         return _job_response(job)
-
-
-@extend_schema(tags=["platform"], responses=JobSerializer(many=True))
-class TenantJobsView(APIView):
-    """A tenant's jobs (provisioning, backups, restores, clones...) with their steps, newest first."""
-
-    permission_classes = [IsPlatformAdmin]
-    required_permissions = {"get": "tenants.view_provisioningjob"}
-
-    def get(self, request: Request, slug: str) -> Response:
-        jobs = selectors.jobs_of(tenant=_tenant(slug)).select_related("tenant")[:100]
-        return Response(JobSerializer(jobs, many=True).data)

@@ -8,8 +8,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from core.aliases import CONTROL_ALIAS
-from core.errors import ApiError
+from core.errors import NotFound
 from tenants import operations, selectors, services
 from tenants.api.permissions import IsPlatformAdmin
 from tenants.api.serializers import ErrorSerializer
@@ -67,9 +66,9 @@ class TenantJobListView(APIView):
     def get(self, request: Request, slug: str) -> Response:
         tenant = selectors.tenant_get(slug=slug, primary=True)
         if tenant is None:
-            raise ApiError("Tenant not found.", code="not_found", status_code=404)
-        jobs = ProvisioningJob.objects.using(CONTROL_ALIAS).filter(tenant=tenant).select_related("tenant")
-        return Response(JobSerializer(jobs.order_by("-created_at")[:JOB_LIST_MAX], many=True).data)
+            raise NotFound("Tenant not found.")
+        jobs = selectors.jobs_of(tenant=tenant).select_related("tenant")
+        return Response(JobSerializer(jobs[:JOB_LIST_MAX], many=True).data)
 
 
 @extend_schema(tags=["platform"], responses={200: JobSerializer, 404: ErrorSerializer})
@@ -80,7 +79,7 @@ class JobDetailView(APIView):
     required_permissions = {"get": "tenants.view_provisioningjob"}
 
     def get(self, request: Request, job_id: int) -> Response:
-        job = ProvisioningJob.objects.using(CONTROL_ALIAS).select_related("tenant").filter(pk=job_id).first()
+        job = selectors.job_get(pk=job_id)
         if job is None:
-            raise ApiError("Job not found.", code="not_found", status_code=404)
+            raise NotFound("Job not found.")
         return Response(JobSerializer(job).data)

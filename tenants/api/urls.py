@@ -1,13 +1,13 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
+from tenants.api.audit import AuditListView
 from tenants.api.backups import (
     BackupDetailView,
     BackupListView,
     BackupRestoreView,
     TenantCloneView,
 )
-from tenants.api.audit import AuditListView
 from tenants.api.cors import TenantCorsOriginsView
 from tenants.api.move import JobDetailView, TenantJobListView, TenantMoveView
 from tenants.api.root import PlatformRootView

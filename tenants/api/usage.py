@@ -13,7 +13,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from core.errors import ApiError
+from core.errors import ApiError, CoreErrorCode
 from core.pagination import IdCursorPagination
 from tenants import records_selectors, selectors
 from tenants.api.permissions import IsPlatformAdmin
@@ -27,7 +27,7 @@ RANGE = [OpenApiParameter("from", str, description="first day, YYYY-MM-DD (defau
 
 
 class InvalidRange(ApiError):
-    code = "validation_error"
+    code = CoreErrorCode.VALIDATION_ERROR
 
 
 def _day(raw: str | None, name: str, default: date) -> date:
@@ -85,7 +85,7 @@ class TenantUsageView(APIView):
         start, end = date_range(request)
         tenant = selectors.tenant_get(slug=slug, primary=True)
         if tenant is None:
-            raise ApiError("Tenant not found.", code="not_found", status_code=404)
+            raise ApiError("Tenant not found.", code=CoreErrorCode.NOT_FOUND, status_code=404)
         rows = records_selectors.usage_days(tenant=tenant, start=start, end=end)
         return Response({"tenant": tenant.slug, "from": start, "to": end,
                          "days": UsageDaySerializer(rows, many=True).data})

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('tenants', '0004_job_requester_exclusive_retired'),
+        ('tenants', '0005_tenant_move_permission'),
     ]
 
     operations = [

@@ -11,7 +11,7 @@ from core.db.append_only import append_only
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('tenants', '0004_job_requester_exclusive_retired'),
+        ('tenants', '0006_backup'),
     ]
 
     operations = [

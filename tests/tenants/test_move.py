@@ -183,13 +183,13 @@ def test_moving_an_inactive_or_busy_tenant_is_a_409(platform: Api) -> None:
 
 
 def test_a_fleet_migration_skips_a_tenant_with_an_open_move(platform: Api) -> None:
-    from migrations_tooling.runner import RunOptions, select_targets
+    from migrations_tooling.targets import fleet_targets
     from tenants import operations
 
     moving_tenant = provision("p-mv-fleet", server="b")
     provision("p-mv-fleet-other", server="b")
     operations.exclusive_job_create(tenant=moving_tenant, kind=JobKind.MOVE, requested_by="cli:ops")
-    labels = {target.label for target in select_targets(RunOptions())}
+    labels = {target.label for target in fleet_targets()}
     assert "p-mv-fleet-other" in labels and "p-mv-fleet" not in labels
     assert operations.busy_tenants()["p-mv-fleet"].startswith("operation in progress: move")
     from io import StringIO
