@@ -16,6 +16,7 @@ from django.conf import settings
 
 from core.logging import tenant_slug_var
 from routers.exceptions import TenantContextMissing
+from routers.registry import fresh
 from routers.spec import TenantSpec
 
 _current: contextvars.ContextVar[TenantSpec | None] = contextvars.ContextVar(
@@ -63,4 +64,4 @@ def current_alias() -> str:
     single = settings.TENANT_SINGLE_DATABASE_ALIAS
     if single:
         return str(single)
-    return current_tenant().alias
+    return fresh(current_tenant().alias)

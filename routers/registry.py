@@ -261,3 +261,22 @@ def registered_count() -> int:
 def register_control_aliases() -> None:
     """Describe the control plane aliases like tenant ones (server `control`)."""
     _registry().register_control()
+
+
+def fresh(alias: str) -> str:
+    """Return `alias`, first dropping this thread's connection of it if an older registration built it.
+
+    Each thread caches its own wrapper, holding the settings dict it was built
+    from. After a tenant is registered again (moved to another server or
+    database, restored in place, or evicted and back), a thread's cached wrapper
+    would still reach the old database: close it so Django builds a new one from
+    the current description. The registry replaces the table copy-on-write but
+    keeps each unchanged entry, so the identity check costs nothing otherwise.
+    """
+    current = connections.settings.get(alias)
+    wrapper = getattr(connections._connections, alias, None)  # type: ignore[attr-defined]  # this thread's
+    if current is not None and wrapper is not None and wrapper.settings_dict is not current:
+        with contextlib.suppress(DatabaseError):
+            wrapper.close()
+        del connections[alias]
+    return alias

@@ -45,12 +45,12 @@ class TenantRouter:
         if spec is None:
             return CONTROL_PRIMARY if primary_only else control_read_alias()
         if primary_only:
-            return spec.alias
-        return tenant_read_alias(spec)
+            return registry.fresh(spec.alias)
+        return registry.fresh(tenant_read_alias(spec))
 
     def db_for_write(self, model: type[models.Model], **hints: Any) -> str:
         spec = self._tenant_for(model, hints)
-        alias = spec.alias if spec else CONTROL_PRIMARY
+        alias = registry.fresh(spec.alias) if spec else CONTROL_PRIMARY
         consistency.note_write(alias)
         return alias
 

@@ -392,7 +392,9 @@ SPECTACULAR_SETTINGS = {
     # X-Tenant as a security scheme (Swagger UI "Authorize") and the {"code","detail"} errors.
     "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums",
                              "projects.api.schema.tenant_contract"],
-    "ENUM_NAME_OVERRIDES": {"TaskStatusEnum": "projects.models.TaskStatus"},
+    "ENUM_NAME_OVERRIDES": {"TaskStatusEnum": "projects.models.TaskStatus",
+                            "TenantStatusEnum": "tenants.models.TenantStatus",
+                            "JobStatusEnum": "tenants.models.JobStatus"},
     "SWAGGER_UI_SETTINGS": {"persistAuthorization": True},
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",

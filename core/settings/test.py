@@ -9,7 +9,16 @@ import os
 import tempfile
 
 from .base import *  # noqa: F403
-from .base import DATABASE_PLANES, DATABASES, INSTALLED_APPS, LOGGING, METRICS_DIR_FROM_ENV, PLAIN_HTTP, env
+from .base import (
+    DATABASE_PLANES,
+    DATABASES,
+    INSTALLED_APPS,
+    LOGGING,
+    METRICS_DIR_FROM_ENV,
+    PLAIN_HTTP,
+    TENANT_PLANS,
+    env,
+)
 
 globals().update(PLAIN_HTTP)  # the test client and live servers speak plain http
 
@@ -45,3 +54,7 @@ MIGRATION_MODULES = {"fleetapp": "tests.fleetapp.migrations_v1"}
 if STORAGES["backups"]["BACKEND"].endswith("FileSystemStorage"):  # noqa: F405
     STORAGES["backups"]["OPTIONS"] = {"location": env.str(  # noqa: F405
         "BACKUP_STORAGE_LOCATION", default=str(BASE_DIR / ".local" / "backups-test"))}  # noqa: F405
+# Tests create more users and projects than a free plan's quotas allow; the quota tests set their own
+# limits (tests/projects/test_plan_limits.py). Connection limits, timeouts and rates stay the plans'.
+TENANT_PLANS = {name: {**limits, "max_users": None, "max_projects": None, "max_export_rows": None}
+                for name, limits in TENANT_PLANS.items()}

@@ -37,10 +37,10 @@ max_db_connections = {db_cap}
 default_pool_size = {db_cap}
 min_pool_size = 0
 reserve_pool_size = 0
-; Keep an idle server connection until the cap needs it for another database: a tenant
-; visited every few tens of seconds (the long tail) then finds its server connection
-; warm instead of paying a PostgreSQL backend start. The cap, not this timeout, bounds them.
-server_idle_timeout = 600
+; Idle server connections go after 10 s. Kept longer (600 s was tried), idle connections
+; of other databases held the per-user cap and a database new to the pooler (a moved or
+; restored tenant) waited in the pooler until query_wait_timeout instead of getting one.
+server_idle_timeout = 10
 server_lifetime = 600
 ; Fail fast when the server behind is down so the app can route around it
 ; (defaults are 15 s, 15 s and 120 s: a dead replica would hang reads for minutes).

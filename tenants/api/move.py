@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from drf_spectacular.utils import OpenApiExample, extend_schema
+from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -33,6 +33,7 @@ class JobSerializer(serializers.ModelSerializer):
                   "created_at", "started_at", "finished_at"]
         read_only_fields = fields
 
+    @extend_schema_field(serializers.DictField())
     def get_payload(self, job: ProvisioningJob) -> dict[str, object]:
         # A provisioning's payload holds the admin's password hash: never shown.
         return dict(job.payload) if job.kind == "move" else {}

@@ -1,4 +1,4 @@
-"""The project's URLs plus one view that runs a slow statement on the tenant's database (statement timeouts)."""
+"""The tenant plane's URLs plus one view that runs a slow statement on the tenant's database (statement timeouts)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from django.db import connections
 from django.http import HttpRequest, JsonResponse
 from django.urls import path
 
-from core.urls import urlpatterns as project_urlpatterns
+from core.urls_tenant import urlpatterns as tenant_urlpatterns
 from routers import current_alias
 
 
@@ -17,4 +17,4 @@ def sleep(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"slept": True})
 
 
-urlpatterns = [path("api/test/sleep/", sleep), *project_urlpatterns]
+urlpatterns = [path("api/test/sleep/", sleep), *tenant_urlpatterns]

@@ -72,7 +72,7 @@ def test_the_platform_ceiling_still_caps_a_generous_plan(product: dict[str, Tena
         assert [alpha.get("/api/me/").status_code for _ in range(3)] == [200, 200, 429]
 
 
-@override_settings(ROOT_URLCONF="tests.projects.sleep_urls")
+@override_settings(TENANT_URLCONF="tests.projects.sleep_urls")
 def test_a_statement_past_the_plans_timeout_answers_504_statement_timeout(control_db: None) -> None:
     services.servers_sync()
     with override_settings(TENANT_PLANS=plans(statement_timeout_ms=200)):

@@ -10,7 +10,7 @@ from django.test import Client
 
 from core.aliases import CONTROL_ALIAS
 from core.dbservers import configured_servers
-from tenants import dbops, moving, replication
+from tenants import dbops, moving, replication, watchdog
 from tenants.models import JobKind, JobStatus, ProvisioningJob, RetiredDatabase, Tenant
 from tests.tenants.conftest import Api, Background, provision, wait_for
 
@@ -267,7 +267,7 @@ def test_the_watchdog_fails_a_stalled_move_out_of_attempts_and_rolls_it_back(pla
     ProvisioningJob.objects.filter(pk=job.pk).update(
         status=JobStatus.RUNNING, attempts=settings.PROVISIONING_MAX_ATTEMPTS,
         heartbeat_at=timezone.now() - timedelta(hours=1))
-    assert services.provisioning_watchdog(sweep=False)["failed"] == 1
+    assert watchdog.provisioning_watchdog(sweep=False)["failed"] == 1
     job.refresh_from_db()
     assert job.status == JobStatus.FAILED and "rolled back" in job.error, job.error
     tenant.refresh_from_db()
