@@ -12,11 +12,14 @@ import pytest
 from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.core.management import call_command
+from django.db import connections
 from django.test import override_settings
 from django.utils import timezone
 
+from core.aliases import CONTROL_ALIAS
 from core.celery import app
 from core.dbservers import configured_servers
+from core.locks import LockPurpose, lock_key
 from tenants import dbops, provisioning, services, watchdog
 from tenants.models import JobStatus, ProvisioningJob, Tenant
 from tests.api import Api
@@ -134,6 +137,8 @@ def test_a_worker_killed_mid_provisioning_never_leaves_the_tenant_stuck(platform
             doomed.wait(10)
         app.control.add_consumer(queue, destination=[session_worker], reply=True)
     assert ProvisioningJob.objects.get(pk=job.pk).status == JobStatus.RUNNING
+    # The server frees the killed worker's job lock once it sees the socket close: wait for that.
+    wait_for(lambda: not _job_lock_held(job), 60, "the killed worker's job lock to be released")
     _beat_long_ago(job)
     with override_settings(PROVISIONING_STALL_SECONDS=1):
         assert watchdog.provisioning_watchdog() == {"requeued": 1, "failed": 0, "busy": 0, "swept": 0}
@@ -143,6 +148,15 @@ def test_a_worker_killed_mid_provisioning_never_leaves_the_tenant_stuck(platform
     else:
         assert not dbops.database_exists("a", "tt_p_killed")
     assert final["status"] == "active"  # resumed after the last finished step
+
+
+def _job_lock_held(job: ProvisioningJob) -> bool:
+    """Say whether some session still holds the job's advisory lock on the control database."""
+    key1, key2 = lock_key(LockPurpose.PROVISIONING_JOB, job.pk)
+    with connections[CONTROL_ALIAS].cursor() as cursor:
+        cursor.execute("SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted"
+                       " AND classid = %s AND objid = %s AND objsubid = 2)", [key1, key2])
+        return bool(cursor.fetchone()[0])
 
 
 def _beat_long_ago(job: ProvisioningJob) -> None:
