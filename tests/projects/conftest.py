@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -13,6 +15,7 @@ from routers import TenantSpec, tenant_context
 from tenants import services
 from tests.api import Api
 from tests.factories import MembershipFactory, ProjectFactory, TaskFactory, TenantFactory, UserFactory
+from tests.routers.helpers import wait_replica_caught_up
 
 
 @dataclass
@@ -24,9 +27,22 @@ class TenantWorld:
     hidden: Project | None = None
 
 
+@contextmanager
+def seeded(spec: TenantSpec) -> Iterator[None]:
+    """Write a tenant's rows from test code, then wait until server a's replica has replayed them.
+
+    No request pins the reads that follow (read-your-writes follows a client's own writes), so on a
+    loaded machine they could otherwise reach a replica that has not replayed the rows yet.
+    """
+    with tenant_context(spec):
+        yield
+    if spec.server == "a":
+        wait_replica_caught_up(reset=False)
+
+
 def _populate(spec: TenantSpec) -> TenantWorld:
     world = TenantWorld(spec)
-    with tenant_context(spec):
+    with seeded(spec):
         for name, admin in (("admin", True), ("member", False), ("viewer", False), ("outsider", False)):
             user = UserFactory(username=f"{name}-{spec.slug}", is_staff=admin)
             world.users[name] = user

@@ -15,7 +15,7 @@ from routers import tenant_context
 from tests.api import Api
 from tests.conftest import free_port
 from tests.factories import TaskFactory
-from tests.projects.conftest import TenantWorld, as_user
+from tests.projects.conftest import TenantWorld, as_user, seeded
 
 
 @contextmanager
@@ -88,7 +88,7 @@ DANGEROUS = ["=HYPERLINK(\"http://evil.test\")", "+1+1", "-2+3", "@SUM(A1:A2)", 
 def test_export_cells_that_start_a_formula_are_neutralised(product: dict[str, TenantWorld],
                                                            celery_worker_process: object) -> None:
     alpha = product["alpha"]
-    with tenant_context(alpha.spec):
+    with seeded(alpha.spec):
         for title in [*DANGEROUS, "plain title", "a-b=c"]:
             TaskFactory(project=alpha.project, title=title, tags=["-tag"])
     member = as_user(alpha, "member")
@@ -112,7 +112,7 @@ def test_download_answers_an_accept_text_csv_request(product: dict[str, TenantWo
         assert response["Content-Type"].startswith("text/csv")
         assert response.content.decode().startswith("id,project,title")
     # Errors stay JSON even when the client asked for CSV.
-    with tenant_context(alpha.spec):
+    with seeded(alpha.spec):
         pending = Export.objects.create(requested_by=alpha.users["member"])
     for path, status in ((f"/api/exports/{pending.pk}/download/", 409), ("/api/exports/999999/download/", 404)):
         response = member.client.get(path, HTTP_ACCEPT="text/csv", **member.headers())

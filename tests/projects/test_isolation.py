@@ -10,11 +10,11 @@ from projects.models import Comment, Export, Project, Task
 from routers import tenant_context
 from tests.api import Api
 from tests.factories import CommentFactory, MembershipFactory, ProjectFactory, TaskFactory, UserFactory
-from tests.projects.conftest import TenantWorld, as_user
+from tests.projects.conftest import TenantWorld, as_user, seeded
 
 
 def _ids(world: TenantWorld) -> dict[str, int]:
-    with tenant_context(world.spec):
+    with seeded(world.spec):
         task = Task.objects.filter(project=world.project).first()
         comment = Comment.objects.create(task=task, author=world.users["member"], body="private")
         export = Export.objects.create(requested_by=world.users["admin"], status="done", content="secret,csv")
@@ -61,7 +61,7 @@ MARK = "beta-private"
 def beta_only(product: dict[str, TenantWorld]) -> dict[str, int]:
     """Objects of beta whose ids exist in beta's database and not in alpha's (beta has more rows)."""
     beta, alpha = product["beta"], product["alpha"]
-    with tenant_context(beta.spec):
+    with seeded(beta.spec):
         ProjectFactory.create_batch(5)  # push beta's sequences past alpha's
         UserFactory.create_batch(5)
         CommentFactory.create_batch(5)

@@ -11,10 +11,9 @@ from typing import Any
 import pytest
 
 from projects.models import Export
-from routers import tenant_context
 from tests.api import Api
 from tests.factories import CommentFactory, TaskFactory, UserFactory
-from tests.projects.conftest import TenantWorld, as_user
+from tests.projects.conftest import TenantWorld, as_user, seeded
 
 
 def _path(url: str) -> str:
@@ -62,7 +61,7 @@ def many(product: dict[str, TenantWorld]) -> TenantWorld:
     """alpha with 13 more tasks: due dates with ties and NULLs, equal priorities, comments, exports."""
     alpha = product["alpha"]
     dates = [None, datetime.date(2031, 5, 1), None, datetime.date(2030, 1, 1), datetime.date(2031, 5, 1)]
-    with tenant_context(alpha.spec):
+    with seeded(alpha.spec):
         for i in range(13):
             task = TaskFactory(project=alpha.project, title=f"invoice {i}", description="",
                                due_date=dates[i % len(dates)], priority=2)
@@ -105,7 +104,7 @@ LISTS = ["/api/tasks/", "/api/tasks/?ordering=due_date", "/api/tasks/?search=inv
 @pytest.mark.parametrize("path", LISTS)
 def test_a_forged_cursor_is_a_400_on_every_list(many: TenantWorld, path: str) -> None:
     admin = as_user(many, "admin")
-    with tenant_context(many.spec):
+    with seeded(many.spec):
         task = many.project.tasks.first()
         CommentFactory.create_batch(2, task=task)
     path = path.format(task=task.pk)

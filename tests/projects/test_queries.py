@@ -15,9 +15,8 @@ from django.contrib.auth import get_user_model
 from django.test import override_settings
 
 from projects.models import Comment, Export, Project, ProjectMembership, Task
-from routers import tenant_context
 from tests.factories import ProjectFactory, TaskFactory, UserFactory
-from tests.projects.conftest import TenantWorld, as_user
+from tests.projects.conftest import TenantWorld, as_user, seeded
 
 AssertNumQueries = Callable[..., Any]
 
@@ -27,7 +26,7 @@ def crowded(product: dict[str, TenantWorld]) -> tuple[TenantWorld, dict[str, int
     """beta with 110+ of everything a list shows, all visible to its member (bulk-inserted: fast)."""
     beta = product["beta"]
     member, n = beta.users["member"], 110
-    with tenant_context(beta.spec):
+    with seeded(beta.spec):
         people = get_user_model().objects.bulk_create(UserFactory.build_batch(n))
         tasks = Task.objects.bulk_create(
             TaskFactory.build(project=beta.project, assignee=member, reporter=people[i % 5], title=f"Fix thing {i}",

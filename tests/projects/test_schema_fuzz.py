@@ -31,9 +31,8 @@ from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 
 from projects.models import Export
-from routers import tenant_context
 from tests.factories import CommentFactory, TaskFactory
-from tests.projects.conftest import TenantWorld
+from tests.projects.conftest import TenantWorld, seeded
 
 MAX_EXAMPLES = 10  # per operation and generation mode
 SAFE_PLATFORM = {"GET", "POST /api/platform/auth/token/", "PATCH /api/platform/tenants/{slug}/"}
@@ -51,7 +50,7 @@ def api_schema(product: dict[str, TenantWorld]) -> Any:
 def real_ids(product: dict[str, TenantWorld]) -> dict[str, list[int]]:
     """Ids of alpha's objects, by the API resource that addresses them."""
     alpha = product["alpha"]
-    with tenant_context(alpha.spec):
+    with seeded(alpha.spec):
         tasks = [TaskFactory(project=alpha.project), TaskFactory(project=alpha.hidden)]
         CommentFactory(task=tasks[0])
         export = Export.objects.create(requested_by=alpha.users["admin"], status="done", content="id\n1\n")

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import datetime
 
-from routers import tenant_context
 from tests.factories import TaskFactory
-from tests.projects.conftest import TenantWorld, as_user
+from tests.projects.conftest import TenantWorld, as_user, seeded
 
 
 def test_members_create_and_update_tasks_viewers_cannot(product: dict[str, TenantWorld]) -> None:
@@ -43,7 +42,7 @@ def test_task_validation_errors_name_the_field(product: dict[str, TenantWorld]) 
 
 def test_filters_narrow_the_task_list(product: dict[str, TenantWorld]) -> None:
     alpha = product["alpha"]
-    with tenant_context(alpha.spec):
+    with seeded(alpha.spec):
         TaskFactory(project=alpha.project, title="Tagged", tags=["ux"], status="done",
                     due_date=datetime.date(2020, 1, 1), assignee=None)
         TaskFactory(project=alpha.project, title="Other", tags=["bug"], status="todo", assignee=None,
@@ -68,7 +67,7 @@ def test_filters_narrow_the_task_list(product: dict[str, TenantWorld]) -> None:
 
 def test_search_ranks_title_matches_above_description_matches(product: dict[str, TenantWorld]) -> None:
     alpha = product["alpha"]
-    with tenant_context(alpha.spec):
+    with seeded(alpha.spec):
         TaskFactory(project=alpha.project, title="Unrelated", description="the invoice total is wrong")
         TaskFactory(project=alpha.project, title="Invoice PDF broken", description="customers complain")
         TaskFactory(project=alpha.project, title="Invoices: invoice numbering", description="invoice gaps")
@@ -87,7 +86,7 @@ def test_search_ranks_title_matches_above_description_matches(product: dict[str,
 
 def test_cursor_pagination_walks_every_task_once_in_order(product: dict[str, TenantWorld]) -> None:
     alpha = product["alpha"]
-    with tenant_context(alpha.spec):
+    with seeded(alpha.spec):
         TaskFactory.create_batch(25, project=alpha.project)
     member, seen, url = as_user(alpha, "member"), [], "/api/tasks/?page_size=10&ordering=priority"
     while url:
