@@ -83,12 +83,28 @@ def audit_refusal(*, actor: str, action: str, target: str, params: Mapping[str, 
         logger.warning("audit record of refused %s by %s dropped: %s", action, actor, exc)
 
 
+NOT_PARAMS = ("actor", "requested_by", "slug", "tenant", "enqueue")
+
+
+def _actor_of(kwargs: Mapping[str, Any]) -> str:
+    return str(kwargs.get("actor") or kwargs.get("requested_by") or SYSTEM_ACTOR)
+
+
+def _target_of(kwargs: Mapping[str, Any]) -> str:
+    tenant = kwargs.get("tenant")
+    return tenant.slug if isinstance(tenant, Tenant) else str(kwargs.get("slug") or "")
+
+
 def audited(action: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
     """Record a refusal (an ApiError) of the keyword-only service it wraps as `action`, then re-raise it.
 
     The service records its own success with `audit_record` inside its
-    transaction; the wrapper reads `actor` and `slug` from its keyword
-    arguments and stores the others, scrubbed, as the parameters.
+    transaction; the wrapper reads the actor (`actor`, or `requested_by` for
+    the job-queuing services) and the target (`slug`, or a `tenant` object)
+    from its keyword arguments and stores the others, scrubbed, as the
+    parameters. A refusal after the success record (the broker would not take
+    the job, so the action was undone) is recorded too: the log then reads
+    "ok" followed by "refused" with the code the client got.
     """
 
     def wrap(func: Callable[P, R]) -> Callable[P, R]:
@@ -97,9 +113,9 @@ def audited(action: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
             try:
                 return func(*args, **kwargs)
             except ApiError as exc:
-                params = {key: value for key, value in kwargs.items() if key not in ("actor", "slug")}
-                audit_refusal(actor=str(kwargs.get("actor") or SYSTEM_ACTOR), action=action,
-                              target=str(kwargs.get("slug") or ""), params=params, code=exc.code)
+                params = {key: value for key, value in kwargs.items() if key not in NOT_PARAMS}
+                audit_refusal(actor=_actor_of(kwargs), action=action, target=_target_of(kwargs), params=params,
+                              code=exc.code)
                 raise
 
         return inner

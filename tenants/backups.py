@@ -27,6 +27,7 @@ from core.aliases import CONTROL_ALIAS
 from core.errors import ApiError
 from core.queue import QueueUnavailable, enqueue_or_fail
 from tenants import backupstore, pgtools
+from tenants.audit import audit_record, audited
 from tenants.datajobs import Flow
 from tenants.errors import TenantErrorCode
 from tenants.models import (
@@ -51,6 +52,7 @@ def retention_of(plan: str) -> Retention:
     return parse_retention(settings.BACKUP_RETENTION, list(Plan.values))[plan]
 
 
+@audited("backup.create")
 def backup_create(*, tenant: Tenant, requested_by: str, enqueue: bool = True) -> Backup:
     """Record a backup of `tenant` and queue it (with `enqueue=False` the caller runs the job)."""
     if tenant.status not in BACKUPABLE:
@@ -64,6 +66,8 @@ def backup_create(*, tenant: Tenant, requested_by: str, enqueue: bool = True) ->
             expires_at=retention_of(tenant.plan).expires(timezone.now()))
         job.payload = {"backup_id": backup.pk}
         job.save(update_fields=["payload"])
+        audit_record(actor=requested_by, action="backup.create", target=tenant,
+                     params={"backup": backup.pk, "job": job.pk})
     if enqueue:
         def undo() -> None:
             backup.delete()

@@ -24,6 +24,7 @@ from core.errors import ApiError, CoreErrorCode
 from core.queue import enqueue_or_fail
 from routers import database_name_for
 from tenants import backupstore, operations, resolution, selectors, services
+from tenants.audit import audit_record, audited
 from tenants.errors import TenantErrorCode
 from tenants.models import Backup, BackupStatus, JobKind, ProvisioningJob, Tenant, TenantStatus
 
@@ -57,18 +58,21 @@ def _queue(job: ProvisioningJob, *, undo: Any) -> None:
 
 
 def _into_new_tenant(*, source: Tenant, slug: str, kind: JobKind, payload: dict[str, Any], requested_by: str,
-                     server: str | None, name: str | None, enqueue: bool) -> ProvisioningJob:
+                     server: str | None, name: str | None, enqueue: bool, action: str) -> ProvisioningJob:
     with transaction.atomic(using=CONTROL_ALIAS):
         tenant = services.tenant_reserve(slug=slug, name=name or source.name, admin_email=source.admin_email,
                                          plan=source.plan, server=server or source.server_id)
         job = ProvisioningJob.objects.using(CONTROL_ALIAS).create(
             tenant=tenant, kind=kind, requested_by=requested_by, payload=payload)
+        audit_record(actor=requested_by, action=action, target=source,
+                     params={**payload, "as": slug, "server": tenant.server_id, "job": job.pk})
     resolution.invalidate()  # drop any "no such tenant" answer cached for the slug
     if enqueue:
         _queue(job, undo=lambda: Tenant.objects.filter(pk=tenant.pk, status=TenantStatus.PROVISIONING).delete())
     return job
 
 
+@audited("backup.restore")
 def restore_as_new(*, tenant: Tenant, backup_id: int, slug: str, requested_by: str, server: str | None = None,
                    name: str | None = None, enqueue: bool = True) -> ProvisioningJob:
     """Queue restoring `backup_id` of `tenant` into a new tenant `slug` with its own database and no tokens.
@@ -78,18 +82,20 @@ def restore_as_new(*, tenant: Tenant, backup_id: int, slug: str, requested_by: s
     backup = _backup_ready(tenant, backup_id)
     return _into_new_tenant(source=tenant, slug=slug, kind=JobKind.RESTORE, requested_by=requested_by,
                             payload={"flow": "restore_new", "backup_id": backup.pk}, server=server, name=name,
-                            enqueue=enqueue)
+                            enqueue=enqueue, action="backup.restore")
 
 
+@audited("tenant.clone")
 def clone_create(*, tenant: Tenant, slug: str, requested_by: str, server: str | None = None,
                  name: str | None = None) -> ProvisioningJob:
     """Queue copying the live `tenant` into a new tenant `slug` (its own database, no tokens)."""
     _require_status(tenant, TenantStatus.ACTIVE)
     return _into_new_tenant(source=tenant, slug=slug, kind=JobKind.CLONE, requested_by=requested_by,
                             payload={"flow": "clone", "source_id": tenant.pk}, server=server, name=name,
-                            enqueue=True)
+                            enqueue=True, action="tenant.clone")
 
 
+@audited("backup.restore")
 def restore_in_place(*, tenant: Tenant, backup_id: int, requested_by: str, enqueue: bool = True) -> ProvisioningJob:
     """Put `tenant` in maintenance and queue restoring `backup_id` into a new database that then serves it.
 
@@ -109,6 +115,8 @@ def restore_in_place(*, tenant: Tenant, backup_id: int, requested_by: str, enque
         base = database_name_for(tenant.slug, settings.TENANT_DB_NAME_PREFIX)
         job.payload["database"] = f"{base[:50]}_r{job.pk}"
         job.save(update_fields=["payload"])
+        audit_record(actor=requested_by, action="backup.restore", target=tenant,
+                     params={"flow": "restore_in_place", "backup_id": backup.pk, "job": job.pk})
     resolution.invalidate()  # after the commit: no process may cache the tenant as active again
 
     def undo() -> None:

@@ -302,6 +302,7 @@ def tenant_delete(*, slug: str, requested_by: str = "", actor: str = SYSTEM_ACTO
     return tenant
 
 
+@audited("tenant.move")
 def tenant_move(*, slug: str, server: str, requested_by: str, enqueue: bool = True) -> ProvisioningJob:
     """Queue a live move of an active tenant to another server; return the job (tenants.moving).
 
@@ -326,6 +327,8 @@ def tenant_move(*, slug: str, server: str, requested_by: str, enqueue: bool = Tr
         job = operations.exclusive_job_create(tenant=tenant, kind=JobKind.MOVE, requested_by=requested_by)
         job.payload = moving.move_plan(tenant=tenant, server=target.name, job_id=job.pk)
         job.save(update_fields=["payload"])
+        audit_record(actor=requested_by, action="tenant.move", target=tenant,
+                     params={"job": job.pk, "from": tenant.server_id, "server": target.name})
     if enqueue:
         job_enqueue(job=job, undo=lambda: ProvisioningJob.objects.filter(pk=job.pk, status=JobStatus.PENDING).delete())
     return job

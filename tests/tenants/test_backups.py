@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from core.dbservers import configured_servers
 from tenants import backups, backupstore
-from tenants.models import Backup, BackupStatus, JobKind, ProvisioningJob, Tenant
+from tenants.models import AuditEvent, Backup, BackupStatus, JobKind, ProvisioningJob, Tenant
 from tests.tenants.conftest import Api, Background, provision, wait_for
 
 DEADLINE = 180
@@ -172,6 +172,7 @@ def test_the_schedule_queues_one_backup_per_active_tenant_and_skips_busy_ones(pl
         wait_for(lambda t=tenant: Backup.objects.filter(tenant=t, status="done").exists(), DEADLINE,  # type: ignore[misc]
                  f"scheduled backup of {tenant.slug}")
     assert set(Backup.objects.values_list("requested_by", flat=True)) == {"schedule"}
+    assert list(AuditEvent.objects.filter(action="backup.create").values_list("actor", flat=True)) == ["schedule"] * 2
     # The job row is marked done just after the backup row it produced.
     wait_for(lambda: ProvisioningJob.objects.filter(kind=JobKind.BACKUP, status="done").count() >= 2, DEADLINE,
              "both backup jobs done")

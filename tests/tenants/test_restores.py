@@ -10,7 +10,7 @@ import pytest
 
 from core.dbservers import configured_servers
 from tenants import backupstore, dbops, operations
-from tenants.models import Backup, JobKind, ProvisioningJob, RetiredDatabase, Tenant
+from tenants.models import AuditEvent, Backup, JobKind, ProvisioningJob, RetiredDatabase, Tenant
 from tests.tenants.conftest import Api, Background, provision, wait_for
 from tests.tenants.test_backups import DEADLINE, take_backup
 
@@ -105,6 +105,9 @@ def test_a_clone_copies_a_live_tenant_by_template_when_idle_and_by_dump_otherwis
     assert response.status_code == 202, response.content
     job = wait_job(response.json()["job"]["id"])
     assert job.status == "done" and job.kind == JobKind.CLONE and job.payload["method"] == "template", job.error
+    [event] = AuditEvent.objects.filter(action="tenant.clone")
+    assert (event.actor, event.tenant_slug, event.params["as"]) == (
+        "token:platform-admin", "p-cl-idle", "p-cl-idle-copy")
 
     provision("p-cl-busy")
     token = signed_in(platform, "p-cl-busy")
