@@ -14,6 +14,8 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from core import metrics
+
 _meter: contextvars.ContextVar[dict[str, int] | None] = contextvars.ContextVar("tessera_meter", default=None)
 
 
@@ -45,6 +47,8 @@ class DropCounter:
     def incr(self, kind: str) -> None:
         with self._lock:
             self._counts[kind] = self._counts.get(kind, 0) + 1
+        # Also in the shared metrics directory, so every process's drops reach /metrics.
+        metrics.record(lambda: metrics.child(metrics.RECORDS_DROPPED, kind).inc())
 
     def snapshot(self) -> dict[str, int]:
         with self._lock:

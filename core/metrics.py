@@ -44,6 +44,13 @@ BUDGET = Gauge("tessera_db_connection_budget", "Per-process limit of open tenant
 BREAKER = Gauge("tessera_replica_breaker_open", "1 while a process keeps a failed replica out of rotation.",
                 ["server", "replica"], multiprocess_mode="livemax", registry=None)
 
+RECORDS_DROPPED = Counter("tessera_records_dropped", "Records deliberately not written (core.metering.dropped).",
+                          ["kind"], registry=None)
+EXPORTS = Counter("tessera_exports", "Tenant exports ended or requeued, by outcome.", ["outcome"], registry=None)
+EXPORT_DURATION = Histogram("tessera_export_duration_seconds", "Time from an export's request to its end.",
+                            ["outcome"], buckets=(0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 900.0),
+                            registry=None)
+
 _drops = 0
 _drops_lock = threading.Lock()
 # (family, label values) -> child: `labels()` validates and locks on every call, about half

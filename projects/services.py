@@ -18,6 +18,7 @@ from django.db.models import F
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
+from core import metrics
 from core.errors import Conflict, InvalidInput
 from core.metering import usage_note
 from core.queue import enqueue_or_fail
@@ -212,12 +213,20 @@ def export_run(*, export_id: int) -> Export:
     except Exception as exc:
         Export.objects.filter(pk=export.pk).update(status=ExportStatus.FAILED, error=str(exc)[:2000],
                                                    finished_at=timezone.now())
+        _export_metrics(export, ExportStatus.FAILED)
         raise
     Export.objects.filter(pk=export.pk).update(
         status=ExportStatus.DONE, content=content, rows_done=total, rows_total=total,
         file_name=f"tasks-{date.today().isoformat()}-{export.pk}.csv", finished_at=timezone.now())
+    _export_metrics(export, ExportStatus.DONE)
     export.refresh_from_db()
     return export
+
+
+def _export_metrics(export: Export, outcome: str) -> None:
+    seconds = max((timezone.now() - export.created_at).total_seconds(), 0.0)
+    metrics.record(lambda: metrics.child(metrics.EXPORTS, outcome).inc())
+    metrics.record(lambda: metrics.child(metrics.EXPORT_DURATION, outcome).observe(seconds))
 
 
 def _export_csv(export: Export) -> tuple[str, int]:

@@ -9,6 +9,7 @@ from django.conf import settings
 from django.db.models import F
 from django.utils import timezone
 
+from core import metrics
 from core.queue import QueueUnavailable, enqueue_or_fail
 from projects import selectors, services
 from projects.models import Export, ExportStatus
@@ -34,10 +35,13 @@ def export_watchdog() -> dict[str, int]:
         if export.attempts >= settings.EXPORT_MAX_ATTEMPTS:
             error = (f"The export stalled {export.attempts + 1} times (its worker was lost); "
                      "request a new export.")
-            counts["failed"] += same.update(status=ExportStatus.FAILED, error=error, finished_at=timezone.now())
+            if same.update(status=ExportStatus.FAILED, error=error, finished_at=timezone.now()):
+                counts["failed"] += 1
+                metrics.record(lambda: metrics.child(metrics.EXPORTS, "stalled").inc())
         elif same.update(status=ExportStatus.QUEUED, queued_at=timezone.now(), heartbeat_at=None,
                          attempts=F("attempts") + 1):
             counts["requeued"] += 1
+            metrics.record(lambda: metrics.child(metrics.EXPORTS, "requeued").inc())
             try:
                 enqueue_or_fail(services.RUN_EXPORT, export.pk)
             except QueueUnavailable:  # still queued: the next round queues it again

@@ -9,7 +9,7 @@ import pytest
 from django.test import Client
 from prometheus_client.parser import text_string_to_metric_families
 
-from core import metrics
+from core import metering, metrics
 from core.celery import ping
 from tests.tenants.conftest import Api, provision, run_django, wait_for
 
@@ -125,7 +125,7 @@ if os.environ.get("REMOVE_DURING_RUN"):
     shutil.rmtree(os.environ["PROMETHEUS_MULTIPROC_DIR"])
 phases["after"] = [client.get("/healthz").status_code, client.get("/api/platform/nope/").status_code]
 scrape = client.get("/metrics")
-from core import metrics
+from core import metering, metrics
 print(json.dumps({"phases": phases, "scrape": scrape.status_code, "body": scrape.content.decode(),
                   "dropped": metrics.dropped()}))
 """
@@ -210,3 +210,11 @@ def test_task_failures_and_retries_are_counted_by_task_name(control_db: None) ->
     for outcome in ("failure", "retry"):
         assert value(after, "tessera_celery_tasks_total", task="core.ping", outcome=outcome) == \
             value(before, "tessera_celery_tasks_total", task="core.ping", outcome=outcome) + 1
+
+
+@pytest.mark.usefixtures("fresh_scrapes")
+def test_records_dropped_on_purpose_reach_metrics_by_kind(control_db: None) -> None:
+    before = value(scrape(), "tessera_records_dropped_total", kind="usage")
+    metering.dropped.incr("usage")  # what tenants.usage does when Redis refuses an increment
+    assert value(scrape(), "tessera_records_dropped_total", kind="usage") == before + 1
+    assert metering.dropped.snapshot()["usage"] >= 1

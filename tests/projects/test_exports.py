@@ -14,8 +14,10 @@ from projects.models import Export
 from routers import tenant_context
 from tests.api import Api
 from tests.conftest import free_port
+from tests.core.test_metrics import scrape, value
 from tests.factories import TaskFactory
 from tests.projects.conftest import TenantWorld, as_user, seeded
+from tests.tenants.conftest import wait_for
 
 
 @contextmanager
@@ -118,3 +120,16 @@ def test_download_answers_an_accept_text_csv_request(product: dict[str, TenantWo
         response = member.client.get(path, HTTP_ACCEPT="text/csv", **member.headers())
         assert response.status_code == status and response["Content-Type"] == "application/json"
         assert response.json()["code"] in ("export_not_ready", "not_found")
+
+
+def test_ended_exports_are_counted_with_their_duration_in_metrics(product: dict[str, TenantWorld],
+                                                                  celery_worker_process: object) -> None:
+    member = as_user(product["alpha"], "member")
+    before = value(scrape(), "tessera_exports_total", outcome="done")
+    _finished(member, member.post("/api/exports/", {}).json()["id"])
+    # The worker counts the export just after it reports it done, in the shared metrics directory.
+    wait_for(lambda: value(scrape(), "tessera_exports_total", outcome="done") == before + 1, 60,
+             "the export counted in /metrics")
+    families = scrape()
+    assert value(families, "tessera_export_duration_seconds_count", outcome="done") >= 1
+    assert value(families, "tessera_export_duration_seconds_sum", outcome="done") > 0
