@@ -28,8 +28,8 @@ from core.errors import ApiError
 from core.queue import QueueUnavailable, enqueue_or_fail
 from tenants import backupstore, pgtools
 from tenants.audit import audit_record, audited
-from tenants.datajobs import Flow
 from tenants.errors import TenantErrorCode
+from tenants.jobflows import Flow
 from tenants.models import (
     OPEN_JOB_STATUSES,
     Backup,

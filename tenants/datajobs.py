@@ -13,35 +13,22 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
 from django.utils import timezone
 
 from core.aliases import CONTROL_ALIAS
-from tenants import provisioning
+from tenants import backups, provisioning, restore_steps
 from tenants.heartbeat import Heartbeat
+from tenants.jobflows import Flow, Progress
 from tenants.models import DATA_JOB_KINDS, JobStatus, ProvisioningJob
 
 logger = logging.getLogger("tessera.provisioning")
-Step = Callable[[ProvisioningJob], None]
-Progress = Callable[[str, float], None]
-
-
-@dataclass(frozen=True)
-class Flow:
-    """The steps of one job kind, and its failure handler (it returns a note for the job's error)."""
-
-    steps: tuple[tuple[str, Step], ...]
-    on_fail: Callable[[ProvisioningJob], str]
 
 
 def flows() -> dict[str, Flow]:
     """Return the flow of each data job kind."""
-    from tenants import backups, restore_steps
-
     return {**backups.FLOWS, **restore_steps.FLOWS}
 
 

@@ -41,6 +41,7 @@ from psycopg2.extensions import connection as PgConnection
 from core.aliases import CONTROL_ALIAS
 from core.dbservers import ServerConfig, configured_servers
 from tenants import dbops, replication, resolution, retired, writegate
+from tenants.marks import owner_mark
 from tenants.models import JobKind, ProvisioningJob, Tenant
 from tenants.templates import ensure_template
 
@@ -210,19 +211,13 @@ def _switch(tenant: Tenant, plan: dict[str, Any], links: _Links, tables: list[st
     replicas_current = replication.replicas_wait(links.replicas, replication.current_lsn(links.target),
                                                  timeout=settings.TENANT_MOVE_CUTOVER_TIMEOUT_SECONDS)
     replication.revoke_writes(links.fence, _server(plan["source_server"]).user)
-    dbops.set_comment(links.target_server, plan["database"], _owner_mark(tenant))
+    dbops.set_comment(links.target_server, plan["database"], owner_mark(tenant))
     _control_switch(tenant, plan)
     resolution.invalidate()
     waiting = replication.terminate_waiters(links.fence)
     links.fence.commit()
     return {"final_lsn": final_lsn, "writes_cut_off": waiting, "target_replicas_current": replicas_current,
             "cutover_catch_up_seconds": round(caught_up - locked, 4)}
-
-
-def _owner_mark(tenant: Tenant) -> str:
-    from tenants.provisioning import owner_mark
-
-    return owner_mark(tenant)
 
 
 def _control_switch(tenant: Tenant, plan: dict[str, Any]) -> None:
@@ -244,7 +239,7 @@ def step_cleanup(tenant: Tenant, job: ProvisioningJob) -> None:
 def _replication_cleanup(job: ProvisioningJob) -> None:
     name = replication.object_name(job.pk)
     plan = _plan(job)
-    ours = (moving_mark(job.tenant), _owner_mark(job.tenant))
+    ours = (moving_mark(job.tenant), owner_mark(job.tenant))
     if dbops.database_comment(plan["server"], plan["database"]) in ours:  # never touch someone else's database
         with _target(job, admin=True) as target:
             replication.subscription_drop(target, name)
@@ -298,7 +293,7 @@ def move_rollback(*, job: ProvisioningJob) -> str:
         return _outcome(f"the tenant is on {plan['server']} already", problems)
     try:
         # The owner mark too: the cutover marks the target just before switching, and may fail in between.
-        dbops.drop_owned_database(plan["server"], plan["database"], mark=(moving_mark(tenant), _owner_mark(tenant)))
+        dbops.drop_owned_database(plan["server"], plan["database"], mark=(moving_mark(tenant), owner_mark(tenant)))
     except Exception as exc:
         problems.append(f"target database left ({exc})")
     return _outcome(f"rolled back: the tenant stays on {plan['source_server']}", problems)

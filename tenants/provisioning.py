@@ -30,14 +30,14 @@ from django.utils import timezone
 from core.aliases import CONTROL_ALIAS
 from core.locks import LockPurpose, lock_key
 from routers import ensure_registered, tenant_context, tenant_keys_purge, unregister
-from tenants import dbops, limits, pooler, resolution, selectors
+from tenants import dbops, limits, moving, pooler, resolution, selectors
 from tenants.heartbeat import Heartbeat
+from tenants.marks import OWNER_MARK, owner_mark
 from tenants.models import JobKind, JobStatus, ProvisioningJob, Tenant, TenantStatus
 from tenants.templates import ensure_template
 
 logger = logging.getLogger("tessera.provisioning")
 DATABASE_STEPS = ("create_database", "admin_user")
-OWNER_MARK = "tessera-tenant:"
 LIVE = (TenantStatus.PROVISIONING, TenantStatus.ACTIVE, TenantStatus.SUSPENDED)
 # The statuses a failing job may move its tenant from (a deleted tenant stays deleted).
 # A move never changes its tenant's status: a failed move leaves it active where it was.
@@ -51,11 +51,6 @@ class ActivationRefused(Exception):
 
 class DeletionRefused(Exception):
     """A delete job found its tenant in a state that forbids dropping anything."""
-
-
-def owner_mark(tenant: Tenant) -> str:
-    """Return the comment that marks a database as created for `tenant`."""
-    return f"{OWNER_MARK}{tenant.pk}"
 
 
 def cloning() -> bool:
@@ -203,8 +198,6 @@ def job_run(*, job_id: int, progress: Progress | None = None) -> str:
 def steps_of(kind: str) -> tuple[tuple[str, Callable[[Tenant, ProvisioningJob], None]], ...]:
     """Return the steps of a job kind (a move's live in tenants.moving)."""
     if kind == JobKind.MOVE:
-        from tenants import moving
-
         return moving.STEPS
     return STEPS[kind]
 
@@ -264,8 +257,6 @@ def job_fail(*, job: ProvisioningJob, error: str) -> None:
         cleanup = _drop_owned_database(tenant)
         job.steps_done = [s for s in job.steps_done if s not in DATABASE_STEPS]
     if job.kind == JobKind.MOVE:
-        from tenants import moving
-
         cleanup = moving.move_rollback(job=job)
     job.status, job.error, job.finished_at = JobStatus.FAILED, (error + cleanup)[:4000], timezone.now()
     job.save(update_fields=["status", "error", "finished_at", "steps_done"])

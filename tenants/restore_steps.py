@@ -26,9 +26,10 @@ from core.aliases import CONTROL_ALIAS
 from core.dbservers import configured_servers
 from routers import tenant_keys_purge, unregister
 from tenants import backupstore, dbops, pgtools, resolution, selectors
-from tenants.datajobs import Flow
+from tenants.jobflows import Flow
+from tenants.marks import owner_mark
 from tenants.models import Backup, JobKind, ProvisioningJob, RetiredDatabase, Tenant, TenantStatus
-from tenants.provisioning import owner_mark, step_activate
+from tenants.provisioning import step_activate
 from tenants.retired import database_retire
 
 logger = logging.getLogger("tessera.backups")

@@ -25,7 +25,7 @@ from core.dbservers import configured_servers
 from core.errors import Conflict, InvalidInput, NotFound
 from core.queue import enqueue_or_fail
 from routers import database_name_for
-from tenants import dbops, limits, operations, resolution, selectors
+from tenants import dbops, limits, moving, operations, resolution, selectors
 from tenants.audit import SYSTEM_ACTOR, audit_record, audited
 from tenants.errors import InvalidState, NoCapacity, TenantErrorCode
 from tenants.models import (
@@ -311,8 +311,6 @@ def tenant_move(*, slug: str, server: str, requested_by: str, enqueue: bool = Tr
     `invalid_state`), a move, restore or delete already open, or a fleet
     migration run (409 `operation_in_progress`).
     """
-    from tenants import moving
-
     tenant = _tenant_or_404(slug)
     target = selectors.placement_candidates().filter(name=server).first() if isinstance(server, str) else None
     if target is None:

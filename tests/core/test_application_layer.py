@@ -45,10 +45,6 @@ INNER_IMPORTS_ALLOWED = {
     "routers/replicas.py": "replicas -> runtime: the runtime object owns ReplicaHealth and imports this module",
     "projects/apps.py": "AppConfig.ready(): Django's place for imports that need the app registry",
     "core/metrics_celery.py": "Celery signal handlers: prometheus_client is imported only in a process that records",
-    "tenants/provisioning.py": "provisioning <-> moving cycle (a move's steps run in the state machine): to break",
-    "tenants/moving.py": "provisioning <-> moving cycle (a move's steps run in the state machine): to break",
-    "tenants/services.py": "services -> moving -> provisioning: to break with the cycle above",
-    "tenants/datajobs.py": "datajobs <-> backups/restore_steps cycle (step registry): to break",
 }
 
 

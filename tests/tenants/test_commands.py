@@ -9,7 +9,7 @@ import sys
 import pytest
 from django.core.management import CommandError, call_command
 
-from tenants import dbops, provisioning
+from tenants import dbops, marks
 from tenants.models import JobStatus, ProvisioningJob, Tenant
 from tests.api import Api
 from tests.conftest import ROOT
@@ -31,7 +31,7 @@ def test_create_tenant_provisions_in_process_with_the_broker_down(servers: None)
     assert all(f"] {step} done (" in out for step in STEPS), out
     tenant = Tenant.objects.get(slug="p-cli")
     assert tenant.status == "active"
-    assert dbops.database_comment("b", "tt_p_cli") == provisioning.owner_mark(tenant)
+    assert dbops.database_comment("b", "tt_p_cli") == marks.owner_mark(tenant)
 
 
 def test_create_tenant_is_not_raced_by_a_running_worker(platform: Api, capsys: object) -> None:

@@ -9,7 +9,7 @@ import pytest
 from django.test import Client, override_settings
 
 from core.queue import enqueue_or_fail
-from tenants import dbops, provisioning, templates
+from tenants import dbops, marks, templates
 from tenants.models import JobKind, JobStatus, ProvisioningJob, Tenant
 from tenants.tasks import delete_tenant
 from tests.api import Api
@@ -78,7 +78,7 @@ def test_a_stale_delete_job_leaves_a_recreated_tenant_intact(platform: Api) -> N
     assert "refusing to drop" in stale.error and f"tessera-tenant:{old.pk}" in stale.error, stale.error
 
     new = Tenant.objects.get(slug="p-reborn", status="active")
-    assert dbops.database_comment(new.server_id, new.database) == provisioning.owner_mark(new)
+    assert dbops.database_comment(new.server_id, new.database) == marks.owner_mark(new)
     projects = platform.get("/api/projects/", tenant="p-reborn", token=token)
     assert projects.status_code == 200 and [p["key"] for p in projects.json()["results"]] == ["KEPT"]
     assert Tenant.objects.get(pk=old.pk).status == "deleted"  # the failed stale job touched no tenant
@@ -95,7 +95,7 @@ def test_a_refused_deletion_fails_clearly_and_retry_resumes_it(platform: Api) ->
     assert dbops.database_exists(tenant.server_id, tenant.database)
     assert platform.delete("/api/platform/tenants/p-stuck/").status_code == 409
 
-    dbops.set_comment(tenant.server_id, tenant.database, provisioning.owner_mark(tenant))
+    dbops.set_comment(tenant.server_id, tenant.database, marks.owner_mark(tenant))
     assert platform.post("/api/platform/tenants/p-stuck/retry/").status_code == 202
     assert platform.wait_status("p-stuck", {"gone"})["status"] == "gone"
     assert not dbops.database_exists(tenant.server_id, tenant.database)

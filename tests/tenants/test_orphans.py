@@ -6,7 +6,7 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 
 from routers import tenant_context
-from tenants import dbops, orphans, provisioning, selectors, services, watchdog
+from tenants import dbops, marks, orphans, provisioning, selectors, services, watchdog
 from tenants.models import Tenant
 from tests.tenants.conftest import provision
 
@@ -46,7 +46,7 @@ def test_a_new_tenant_never_inherits_a_leftover_database_of_its_name(servers: No
     assert orphans.orphan_databases_sweep(dry_run=True) == []  # the name is claimed by a live tenant again
     job = selectors.latest_job(tenant=new)
     assert job is not None and provisioning.job_run(job_id=job.pk) == "done"
-    assert dbops.database_comment("b", new.database) == provisioning.owner_mark(new)
+    assert dbops.database_comment("b", new.database) == marks.owner_mark(new)
     users = get_user_model().objects
     with tenant_context(selectors.tenant_spec(new)):
         assert list(users.values_list("username", flat=True)) == ["new@p-reuse.test"]
