@@ -18,6 +18,8 @@ from core.settings.base import (
     DB_CONNECT_TIMEOUT,
     INSTALLED_APPS,
     LOGGING,
+    METRICS_COLLECTORS,
+    METRICS_PROCESS_GAUGES,
     MIDDLEWARE,
     PLAIN_HTTP,
     REST_FRAMEWORK,
@@ -26,7 +28,6 @@ from core.settings.base import (
 
 SERVER = parse_servers(TENANT_DB_SERVERS)["a"]
 TENANCY_APPS = ("routers", "tenants", "migrations_tooling")
-TENANCY_MIDDLEWARE = ("tenants.middleware.TenantMiddleware", "routers.middleware.ReadYourWritesMiddleware")
 
 
 def database(name: str, endpoint: Endpoint, *, pooled: bool, **extra: Any) -> dict[str, Any]:
@@ -46,7 +47,11 @@ DATABASE_ROUTERS: list[str] = []
 INSTALLED_APPS = [app for app in INSTALLED_APPS if app not in TENANCY_APPS]
 # No tenant context and one alias (django-tenants switches schemas on it): tenant_atomic() names it.
 TENANT_SINGLE_DATABASE_ALIAS = "default"
-MIDDLEWARE = [name for name in MIDDLEWARE if name not in TENANCY_MIDDLEWARE]
+# Every middleware of the tenancy apps goes (tenant resolution, usage metering, read-your-writes).
+_TENANCY = tuple(f"{app}." for app in TENANCY_APPS)
+MIDDLEWARE = [name for name in MIDDLEWARE if not name.startswith(_TENANCY)]
+METRICS_COLLECTORS = [name for name in METRICS_COLLECTORS if not name.startswith(_TENANCY)]
+METRICS_PROCESS_GAUGES = [name for name in METRICS_PROCESS_GAUGES if not name.startswith(_TENANCY)]
 ROOT_URLCONF = "bench.contenders.urls"
 CACHES = {"default": {key: value for key, value in CACHES["default"].items() if key != "KEY_FUNCTION"}}
 REST_FRAMEWORK = {**REST_FRAMEWORK, "DEFAULT_THROTTLE_CLASSES": []}

@@ -47,3 +47,15 @@ def test_read_write_mix_sees_every_write_and_uses_the_replica_only_when_configur
         assert 0 < mode["writes"] < mode["reads"] / 4  # mostly reads, some writes
     assert with_replica["replica_reads"] > 0
     assert primary_only.get("product_on_replica", 0) == 0
+
+
+@pytest.mark.parametrize("module", ["bench.contenders.settings_off", "bench.peers.django_tenants_app.settings"])
+def test_the_peer_contenders_boot_without_the_tenancy_apps(module: str) -> None:
+    """A middleware of an app a contender leaves out would stop its gunicorn from starting."""
+    code = ("import django, json; django.setup()\n"
+            "from django.core.handlers.wsgi import WSGIHandler; from django.conf import settings\n"
+            "WSGIHandler(); print(json.dumps(sorted({name.split('.')[0] for name in settings.MIDDLEWARE})))")
+    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "DJANGO_SETTINGS_MODULE": module})
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert not {"tenants", "routers"} & set(json.loads(proc.stdout.strip().splitlines()[-1]))
