@@ -36,7 +36,6 @@ INNER_IMPORTS_ALLOWED = {
     "tenants/devtools.py": "debug_toolbar is an optional (dev) dependency",
     "migrations_tooling/lint.py": "django_migration_linter loads only when a lint runs (slow import, CLI only)",
     "projects/apps.py": "AppConfig.ready(): Django's place for imports that need the app registry",
-    "core/metrics_celery.py": "Celery signal handlers: prometheus_client is imported only in a process that records",
     "tenants/provisioning.py": "provisioning <-> moving cycle (a move's steps run in the state machine): to break",
     "tenants/moving.py": "provisioning <-> moving cycle (a move's steps run in the state machine): to break",
     "tenants/services.py": "services -> moving -> provisioning: to break with the cycle above",
