@@ -38,7 +38,7 @@ _.since
 # Called by migrations (tenants 0007, projects 0006), which vulture does not read.
 _.append_only
 # Metrics: collectors and the per-process gauge refresher are named by dotted path in
-# METRICS_COLLECTORS / METRICS_PROCESS_GAUGES (core/settings/base.py).
+# METRICS_COLLECTORS / METRICS_PROCESS_GAUGES (core/settings/metrics.py).
 _.CeleryQueueCollector, _.PoolerCollector, _.ReplicaCollector, _.FleetMigrationCollector
 _.ControlPlaneCollector, _.refresh_process_gauges
 # Plan limits read by name (getattr) in the throttles and the quota checks (core.plans).

@@ -24,16 +24,16 @@ def migrate_each(slugs: list[str], target: list[str] | None = None) -> None:
     from django.core.management import call_command
     from django.db import connections
 
-    from routers import registry
+    from routers import ensure_registered, unregister
     from tenants import selectors
     from tenants.models import Tenant
 
     for tenant in Tenant.objects.filter(slug__in=slugs).order_by("slug"):
         spec = selectors.tenant_spec(tenant)
-        registry.ensure_registered(spec)
+        ensure_registered(spec)
         call_command("migrate", *(target or []), database=spec.direct_alias, interactive=False)
         connections[spec.direct_alias].close()
-        registry.unregister(spec.slug)
+        unregister(spec.slug)
 
 
 if __name__ == "__main__":

@@ -149,7 +149,7 @@ def run_mix(ops: int, clients: int, *, send_token: bool) -> dict[str, object]:
 
     from bench.seed import TOKEN
     from projects.models import Task
-    from routers import registry, tenant_context
+    from routers import ensure_registered, tenant_context
     from tenants import selectors
     from tenants.models import Tenant
 
@@ -158,7 +158,7 @@ def run_mix(ops: int, clients: int, *, send_token: bool) -> dict[str, object]:
     mixers = []
     for index in range(clients):
         spec = specs[index % len(specs)]
-        registry.ensure_registered(spec)
+        ensure_registered(spec)
         with tenant_context(spec):
             rows = Task.objects.using(spec.alias).order_by("id").values_list("id", "title")
             mine = dict(rows[index // len(specs)::-(-clients // len(specs))])

@@ -148,13 +148,13 @@ def django_cases(stack: ExitStack) -> dict[str, Callable[[], object]]:
     from django.db import connections
 
     from core.dbservers import configured_servers
-    from routers import registry
+    from routers import ensure_registered
     from routers.runtime import runtime
     from routers.spec import TenantSpec
 
     server = configured_servers()[SERVER]
     spec = TenantSpec("switch-cost", SERVER, DATABASE)
-    registry.ensure_registered(spec)
+    ensure_registered(spec)
     connect_wrapper = connections[spec.alias]
     params = connect_wrapper.get_connection_params()
     warm = psycopg2.connect(**params)

@@ -18,7 +18,7 @@ from psycopg2 import sql
 
 from bench.seed import seed
 from core.dbservers import configured_servers
-from routers import registry, tenant_context
+from routers import ensure_registered, tenant_context
 from routers.spec import TenantSpec, database_name_for
 from tenants import dbops, services
 from tenants.models import Tenant, TenantStatus
@@ -65,7 +65,7 @@ def tenants_create(slugs: list[str], server: str, *, source: str | None = None) 
 
 def tenant_seed(spec: TenantSpec, *, projects: int, tasks_per_project: int, direct: bool = False) -> list[int]:
     """Seed `spec`'s database (`direct`: bypassing PgBouncer, so it can serve as a clone source)."""
-    registry.ensure_registered(spec)
+    ensure_registered(spec)
     with tenant_context(spec):
         ids = seed(projects=projects, tasks_per_project=tasks_per_project,
                    using=spec.direct_alias if direct else None)

@@ -17,8 +17,11 @@ class CoreConfig(AppConfig):
     verbose_name = "Tessera core"
 
     def ready(self) -> None:
+        from core import metrics_celery  # loads prometheus_client: only once the settings chose its mode
+
         request_finished.connect(_clear_request_id, dispatch_uid="tessera.clear_request_id")
         _ensure_metrics_dir()
+        metrics_celery.connect()  # Celery task outcomes in /metrics (signals fire only in workers)
 
 
 def _ensure_metrics_dir() -> None:

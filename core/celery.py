@@ -6,14 +6,11 @@ import os
 
 from celery import Celery
 
-from core import metrics_celery
-
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "core.settings.local")
 
 app = Celery("tessera")
 app.config_from_object("django.conf:settings", namespace="CELERY")
-app.autodiscover_tasks()
-metrics_celery.connect()  # task outcomes in /metrics
+app.autodiscover_tasks()  # task outcomes reach /metrics through CoreConfig.ready() (core.metrics_celery)
 
 
 @app.task(name="core.ping")

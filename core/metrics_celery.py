@@ -1,9 +1,11 @@
 """Celery task outcomes (success, failure, retry) counted by task name, in the shared metrics directory.
 
-`core.celery` imports this module before Django's settings are loaded, and
 prometheus_client picks its multiprocess mode when it is first imported
-(from `PROMETHEUS_MULTIPROC_DIR`, which the settings export): so
-`core.metrics` is imported only inside the handlers, once tasks run.
+(from `PROMETHEUS_MULTIPROC_DIR`, which the settings export), so this module
+must not load before the settings: `CoreConfig.ready()` imports it and
+connects the handlers (a worker runs `django.setup()` before it consumes,
+and its pool processes inherit the connections), not `core.celery`, which
+loads first.
 """
 
 from __future__ import annotations
@@ -13,19 +15,19 @@ import os
 from typing import Any
 
 from celery import signals
+from prometheus_client import multiprocess
+
+from core import metrics
+from core.metrics_middleware import process_refreshers
 
 
 @functools.cache
 def _gauges() -> tuple[Any, list[Any]]:
-    from core import metrics
-    from core.metrics_middleware import process_refreshers
-
+    """Return the throttle and the gauge refreshers, built once the first task ends (they read settings)."""
     return metrics.Throttle(1.0), process_refreshers()
 
 
 def _count(sender: Any, outcome: str) -> None:
-    from core import metrics
-
     name = str(getattr(sender, "name", None) or "unknown")
     metrics.record(lambda: metrics.child(metrics.TASKS, name, outcome).inc())
     throttle, refreshers = _gauges()
@@ -46,10 +48,6 @@ def _on_retry(sender: Any = None, **kwargs: Any) -> None:
 
 def _on_process_shutdown(**kwargs: Any) -> None:
     """Drop a finished pool process's per-process gauges (its counters stay summed)."""
-    from prometheus_client import multiprocess
-
-    from core import metrics
-
     directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
     if directory:
         metrics.record(lambda: multiprocess.mark_process_dead(os.getpid(), directory))

@@ -7,6 +7,7 @@ from typing import Any
 
 from migrations_tooling.models import MigrationRun, RecordStatus, RunStatus
 from migrations_tooling.planning import FleetPlan
+from migrations_tooling.selectors import run_counts
 from migrations_tooling.state import DatabaseState
 from migrations_tooling.targets import TargetKind
 
@@ -90,8 +91,6 @@ def drift_lines(report: dict[str, Any]) -> list[str]:
 
 def run_document(run: MigrationRun) -> dict[str, Any]:
     """Return a run's outcome as a JSON-ready document (what a run prints with --format json)."""
-    from migrations_tooling.selectors import run_counts
-
     failed = run.records.filter(status=RecordStatus.FAILED).order_by("id")
     return {"run": run.pk, "status": run.status, "error": run.error, "counts": run_counts(run),
             "lint": run.lint, "options": {k: v for k, v in run.options.items() if k != "resumes"},

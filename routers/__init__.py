@@ -7,7 +7,6 @@ its public API" in setup.cfg)::
     from routers import TenantSpec, tenant_context, current_tenant, current_alias, tenant_atomic
 """
 
-from routers.budget import open_aliases as open_connection_aliases
 from routers.cache import tenant_keys_purge
 from routers.consistency import read_scope
 from routers.context import current_alias, current_tenant, current_tenant_or_none, tenant_context
@@ -21,9 +20,16 @@ from routers.exceptions import (
 )
 from routers.planes import Plane, plane_of
 from routers.policy import database_settings_sql
-from routers.registry import alias_info, drop_alias, ensure_registered, register_database, unregister
-from routers.replicas import probe as replica_probe
-from routers.replicas import snapshot as replica_snapshot
+from routers.runtime import (
+    alias_info,
+    drop_alias,
+    ensure_registered,
+    open_connection_aliases,
+    register_database,
+    replica_probe,
+    replica_snapshot,
+    unregister,
+)
 from routers.spec import SLUG_RE, TenantSpec, database_name_for, is_tenant_alias, slug_of
 from routers.tasks import TenantTask
 from routers.transaction import tenant_atomic, tenant_on_commit

@@ -13,11 +13,11 @@ class RoutersConfig(AppConfig):
     def ready(self) -> None:
         from django.db import connections
 
-        from routers import registry
         from routers.policy import apply_control_policies
+        from routers.runtime import runtime
 
         apply_control_policies(connections.settings)
-        registry.register_control_aliases()
+        runtime.registry.register_control()
         connection_created.connect(_guard_replica, dispatch_uid="tessera.replica_guard")
 
 

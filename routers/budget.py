@@ -216,35 +216,3 @@ def _in_transaction(wrapper: Any) -> bool:
     idle = extensions.TRANSACTION_STATUS_IDLE
     return bool(wrapper.in_atomic_block or (conn is not None and conn.info.transaction_status != idle))
 
-
-def _budget() -> ConnectionBudget:
-    from routers.runtime import runtime
-
-    return runtime.budget
-
-
-def is_pooled(alias: str) -> bool:
-    """Return True when `alias` connects to a PgBouncer (a client connection)."""
-    from routers.runtime import runtime
-
-    return runtime.is_pooled(alias)
-
-
-def in_use(slug: str) -> bool:
-    """Return True while some thread is inside a `tenant_context()` for `slug`."""
-    return _budget().in_use(slug)
-
-
-def open_connections() -> int:
-    """Return how many tenant connections of this process are open (held and idle in the pool)."""
-    return _budget().open_connections()
-
-
-def open_aliases() -> list[str]:
-    """Return the alias of every tenant connection of this process open right now (read-only)."""
-    return _budget().open_aliases()
-
-
-def stats() -> dict[str, int]:
-    """Return the budget's figures (read-only)."""
-    return _budget().stats()

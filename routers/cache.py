@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import logging
 
+from django.core.cache import cache
+from django_redis.util import CacheKey
+
 from routers.context import current_tenant_or_none
 from routers.spec import TenantSpec
 
@@ -35,9 +38,6 @@ def tenant_keys_purge(spec: TenantSpec, *, every_incarnation: bool = False) -> N
 
     With `every_incarnation`, delete those of every tenant that ever had its slug.
     """
-    from django.core.cache import cache
-    from django_redis.util import CacheKey
-
     pattern = tenant_key_pattern(spec, cache.key_prefix, every_incarnation=every_incarnation)
     try:
         cache.delete_pattern(CacheKey(pattern))  # type: ignore[attr-defined]  # a CacheKey is used as given

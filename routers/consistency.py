@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import contextvars
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
@@ -127,33 +127,30 @@ def current_token() -> str:
     return encode_token(current.required) if current else ""
 
 
-def capture_current() -> str | None:
-    """Capture the WAL positions this scope wrote to (servers looked up in the registry)."""
-    from routers import registry
-
+def capture_current(server_of: Callable[[str], str | None]) -> str | None:
+    """Capture the WAL positions this scope wrote to; `server_of` names an alias's server (the registry's)."""
     current = _state.get()
     if current is None or not current.written:
         return None
     servers = {}
     for alias in current.written:
-        info = registry.alias_info(alias)
-        if info is not None:
-            servers[alias] = info.server
+        server = server_of(alias)
+        if server is not None:
+            servers[alias] = server
     return capture(servers)
 
 
-def pin_written() -> str:
+def pin_written(server_of: Callable[[str], str | None]) -> str:
     """Pin every server written in this scope to its primary; return the token.
 
     The fallback when the WAL position cannot be read after a commit (the
     pooler or the server went away): the write is committed, so the answer
     must not become an error, and the client's next reads must not miss it.
+    `server_of` names an alias's server, as for `capture_current`.
     """
-    from routers import registry
-
     current = state()
     for alias in current.written:
-        info = registry.alias_info(alias)
-        if info is not None:
-            current.required[info.server] = PRIMARY_PIN
+        server = server_of(alias)
+        if server is not None:
+            current.required[server] = PRIMARY_PIN
     return encode_token(current.required)

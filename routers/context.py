@@ -17,6 +17,7 @@ from django.conf import settings
 from core.logging import tenant_slug_var
 from routers.exceptions import TenantContextMissing
 from routers.registry import fresh
+from routers.runtime import runtime
 from routers.spec import TenantSpec
 
 _current: contextvars.ContextVar[TenantSpec | None] = contextvars.ContextVar(
@@ -29,8 +30,6 @@ def tenant_context(spec: TenantSpec) -> Iterator[TenantSpec]:
     """Run the block with `spec` as the current tenant, restoring the previous one after."""
     if not isinstance(spec, TenantSpec):
         raise TypeError("tenant_context() takes a routers.TenantSpec")
-    from routers.runtime import runtime
-
     runtime.enter(spec)
     token = _current.set(spec)
     log_token = tenant_slug_var.set(spec.slug)

@@ -8,11 +8,11 @@ from typing import Any
 
 from django.db import InterfaceError, OperationalError
 
-from routers import registry, replicas
+from routers.runtime import runtime
 
 
 def install_replica_guard(connection: Any) -> None:
-    info = registry.alias_info(connection.alias)
+    info = runtime.alias_info(connection.alias)
     if info is None or info.replica_index is None:
         return
     if not any(isinstance(w, ReplicaGuard) for w in connection.execute_wrappers):
@@ -30,7 +30,7 @@ class ReplicaGuard:
             return execute(sql, params, many, context)
         except (OperationalError, InterfaceError) as exc:
             if _connection_lost(exc):
-                replicas.mark_failed(self.server, self.index, self.alias, exc)
+                runtime.health.mark_failed(self.server, self.index, self.alias, exc)
             raise
 
 

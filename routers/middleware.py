@@ -11,6 +11,7 @@ from django.db import Error as DatabaseDriverError
 from django.http import HttpRequest, HttpResponse
 
 from routers import consistency
+from routers.runtime import runtime
 
 logger = logging.getLogger("tessera.replicas")
 COOKIE_SALT = "tessera.read-after"
@@ -62,10 +63,10 @@ class ReadYourWritesMiddleware:
 def _token_after_writes() -> tuple[str | None, bool]:
     """Return the read-after token of this scope's writes, and whether it is a primary pin."""
     try:
-        return consistency.capture_current(), False
+        return consistency.capture_current(runtime.server_of), False
     except DatabaseDriverError as exc:  # committed already: degrade freshness tracking, never the answer
         logger.warning("no WAL position after a write (%s); pinning the client to primaries", exc)
-        return consistency.pin_written(), True
+        return consistency.pin_written(runtime.server_of), True
 
 
 def _incoming_token(request: HttpRequest) -> str:

@@ -119,16 +119,3 @@ def _params(server: str, index: int) -> dict[str, Any]:
     return {"host": endpoint.host, "port": endpoint.port, "user": config.user,
             "password": config.password, "dbname": "postgres", **dict(config.options)}
 
-
-def probe(server: str, index: int) -> Any:
-    """Refresh and return replica `index` of `server`'s status (None: being probed, or failed)."""
-    from routers import replicas
-
-    return replicas.probe(server, index)
-
-
-def close_all() -> None:
-    """Close this process's probe connections."""
-    from routers.runtime import runtime
-
-    runtime.probes.close_all()

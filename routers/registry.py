@@ -8,8 +8,9 @@ alias is described once, at registration, by an `AliasInfo` (its kind,
 tenant, server, replica index, whether it goes through a pooler): the rest of
 `routers` reads that instead of parsing alias strings.
 
-The state lives in `Registry`, owned by `routers.runtime.runtime`; the module
-functions below are the stable API the rest of the code base uses.
+The state lives in `Registry`, owned by `routers.runtime.runtime` (which also
+holds the module functions the rest of the code base calls); the functions
+here read only Django's settings and the configured servers.
 """
 
 from __future__ import annotations
@@ -218,49 +219,6 @@ def aliases_of(spec: TenantSpec) -> list[str]:
     server = configured_servers().get(spec.server)
     replicas = len(server.replicas) if server else 0
     return [spec.alias, spec.direct_alias, *(spec.replica_alias(i) for i in range(replicas))]
-
-
-def _registry() -> Registry:
-    from routers.runtime import runtime
-
-    return runtime.registry
-
-
-def ensure_registered(spec: TenantSpec) -> None:
-    """Register `spec`'s aliases unless the same description is registered already."""
-    _registry().ensure(spec)
-
-
-def register_database(alias: str, server_name: str, database: str) -> str:
-    """Register a direct, unpooled alias to any database on a server (templates)."""
-    return _registry().register_database(alias, server_name, database)
-
-
-def drop_alias(alias: str) -> None:
-    """Close this thread's connection of a non-tenant alias and forget it."""
-    _registry().drop_alias(alias)
-
-
-def unregister(slug: str) -> None:
-    """Close the process's idle connections of `slug` and forget its aliases (deleted, moved, dropped)."""
-    _registry().unregister(slug)
-
-
-def alias_info(alias: str) -> AliasInfo | None:
-    return _registry().info(alias)
-
-
-def registered_spec(slug: str) -> TenantSpec | None:
-    return _registry().spec(slug)
-
-
-def registered_count() -> int:
-    return _registry().count()
-
-
-def register_control_aliases() -> None:
-    """Describe the control plane aliases like tenant ones (server `control`)."""
-    _registry().register_control()
 
 
 def fresh(alias: str) -> str:

@@ -25,6 +25,7 @@ from django.conf import settings
 from django.db import DatabaseError, connections
 
 from routers import consistency
+from routers.probes import Probes
 
 logger = logging.getLogger("tessera.replicas")
 
@@ -48,7 +49,8 @@ class ReplicaStatus:
 class ReplicaHealth:
     """The last known status of every replica of every server, and the rotation between them."""
 
-    def __init__(self) -> None:
+    def __init__(self, probes: Probes) -> None:
+        self._probes = probes  # the runtime's: reads replicas, leaves recording the answers to us
         self._lock = threading.Lock()
         self._status: dict[tuple[str, int], ReplicaStatus] = {}
         self._counter = 0
@@ -90,10 +92,8 @@ class ReplicaHealth:
 
     def refresh(self, server: str, index: int) -> ReplicaStatus | None:
         """Probe replica `index` of `server` and record the answer; None if another thread is probing it."""
-        from routers.runtime import runtime
-
         try:
-            reading = runtime.probes.read(server, index)
+            reading = self._probes.read(server, index)
         except DatabaseError as exc:
             self.mark_failed(server, index, None, exc)
             return None
@@ -164,31 +164,3 @@ def _close_quietly(wrapper: Any) -> None:
     except DatabaseError:
         wrapper.connection = None
 
-
-def _health() -> ReplicaHealth:
-    from routers.runtime import runtime
-
-    return runtime.health
-
-
-def probe(server: str, index: int) -> ReplicaStatus | None:
-    """Refresh and return replica `index` of `server`'s status (None: being probed, or failed)."""
-    return _health().refresh(server, index)
-
-
-def record(server: str, index: int, replay_lsn: int, lag_seconds: float) -> ReplicaStatus:
-    return _health().record(server, index, replay_lsn, lag_seconds)
-
-
-def mark_failed(server: str, index: int, alias: str | None, exc: BaseException) -> None:
-    """Keep replica `index` of `server` out of rotation for REPLICA_RETRY_SECONDS."""
-    _health().mark_failed(server, index, alias, exc)
-
-
-def reset() -> None:
-    """Forget every replica's status (tests, and after an operator fixes a replica)."""
-    _health().reset()
-
-
-def snapshot() -> dict[str, dict[str, float]]:
-    return _health().snapshot()

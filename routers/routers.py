@@ -104,7 +104,7 @@ def read_decision(alias: str) -> tuple[str, str]:
     """
     if alias == CONTROL_REPLICA:
         return "control", "replica"
-    info = registry.alias_info(alias)
+    info = runtime.alias_info(alias)
     if info is not None and info.replica_index is not None:
         return "tenant", "replica"
     plane, server = ("tenant", info.server) if info is not None else ("control", CONTROL_SERVER)

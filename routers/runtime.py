@@ -13,6 +13,13 @@
 between tests that drop databases); `stats()` is a read-only view for
 metrics. Nothing else in `routers` keeps mutable module-level state except
 caches of settings and the context variables of `context`/`consistency`.
+
+The parts never import this module: `Runtime` builds them and hands each the
+collaborators it needs (the budget gets the pool and alias lookups, the
+registry a forget callback, the replica health the probes). So the imports
+point one way, from here down, and the module functions at the end (the
+stable API `routers/__init__.py` re-exports) are the only code that reaches
+the one `runtime`.
 """
 
 from __future__ import annotations
@@ -23,7 +30,7 @@ from routers.budget import ConnectionBudget
 from routers.pool import SharedPool
 from routers.probes import Probes
 from routers.registry import AliasInfo, Registry
-from routers.replicas import ReplicaHealth
+from routers.replicas import ReplicaHealth, ReplicaStatus
 from routers.spec import TenantSpec
 
 
@@ -34,8 +41,8 @@ class Runtime:
         self.pool = SharedPool()
         self.budget = ConnectionBudget(self.pool, self.is_pooled, self.slug_of)
         self.registry = Registry(self._forget_alias, self.budget.in_use)
-        self.health = ReplicaHealth()
         self.probes = Probes()
+        self.health = ReplicaHealth(self.probes)
 
     def alias_info(self, alias: str) -> AliasInfo | None:
         """Return what the registry knows about `alias` (None: not registered)."""
@@ -49,6 +56,11 @@ class Runtime:
     def slug_of(self, alias: str) -> str | None:
         info = self.registry.info(alias)
         return info.slug if info else None
+
+    def server_of(self, alias: str) -> str | None:
+        """Return the name of the server `alias` is on (None: not registered)."""
+        info = self.registry.info(alias)
+        return info.server if info else None
 
     def enter(self, spec: TenantSpec) -> None:
         """Register `spec` if needed and mark this thread busy with it (`tenant_context` entry)."""
@@ -78,3 +90,47 @@ class Runtime:
 
 
 runtime = Runtime()
+
+
+# The stable API of the routing state (re-exported by routers/__init__.py); code
+# inside `routers` and the tests may also call `runtime`'s parts directly.
+
+
+def ensure_registered(spec: TenantSpec) -> None:
+    """Register `spec`'s aliases unless the same description is registered already."""
+    runtime.registry.ensure(spec)
+
+
+def register_database(alias: str, server_name: str, database: str) -> str:
+    """Register a direct, unpooled alias to any database on a server (templates)."""
+    return runtime.registry.register_database(alias, server_name, database)
+
+
+def drop_alias(alias: str) -> None:
+    """Close this thread's connection of a non-tenant alias and forget it."""
+    runtime.registry.drop_alias(alias)
+
+
+def unregister(slug: str) -> None:
+    """Close the process's idle connections of `slug` and forget its aliases (deleted, moved, dropped)."""
+    runtime.registry.unregister(slug)
+
+
+def alias_info(alias: str) -> AliasInfo | None:
+    """Return what the registry knows about `alias` (None: not registered)."""
+    return runtime.registry.info(alias)
+
+
+def open_connection_aliases() -> list[str]:
+    """Return the alias of every tenant connection of this process open right now (read-only)."""
+    return runtime.budget.open_aliases()
+
+
+def replica_probe(server: str, index: int) -> ReplicaStatus | None:
+    """Refresh and return replica `index` of `server`'s status (None: being probed, or failed)."""
+    return runtime.health.refresh(server, index)
+
+
+def replica_snapshot() -> dict[str, dict[str, float]]:
+    """Return the last known status of every replica (read-only)."""
+    return runtime.health.snapshot()

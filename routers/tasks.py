@@ -25,6 +25,7 @@ from core.logging import request_id_var
 from routers import consistency
 from routers.context import current_tenant_or_none, tenant_context
 from routers.exceptions import TenantContextMissing, TenantUnavailableForTask
+from routers.runtime import runtime
 from routers.spec import TenantSpec
 
 TENANT_HEADER = "tessera_tenant"
@@ -48,7 +49,7 @@ class TenantTask(Task):
             raise TenantContextMissing(f"task {self.name} (queue it inside tenant_context())")
         headers = dict(options.pop("headers", None) or {})
         headers[TENANT_HEADER] = spec.slug
-        token = consistency.capture_current() or consistency.current_token()
+        token = consistency.capture_current(runtime.server_of) or consistency.current_token()
         if token:
             headers[READ_AFTER_HEADER] = token
         if (request_id := request_id_var.get()) != "-":

@@ -176,7 +176,7 @@ def tenant_world(
     tenant_templates: None, django_db_blocker: pytest.FixtureRequest
 ) -> Iterator[dict[str, TenantSpec]]:
     """Two tenant databases: `alpha` on server a (with a replica), `beta` on server b."""
-    from routers import registry
+    from routers import unregister
     from tenants import dbops
 
     with django_db_blocker.unblock():  # type: ignore[attr-defined]
@@ -186,7 +186,7 @@ def tenant_world(
 
         connections.close_all()
         for spec in world.values():
-            registry.unregister(spec.slug)
+            unregister(spec.slug)
             dbops.drop_database(spec.server, spec.database)
 
 
@@ -195,11 +195,11 @@ def tenants(
     tenant_world: dict[str, TenantSpec], django_db_blocker: pytest.FixtureRequest
 ) -> Iterator[dict[str, TenantSpec]]:
     """The two-tenant world, emptied (database and cache) around each test."""
-    from routers import registry
+    from routers import ensure_registered
 
     with django_db_blocker.unblock():  # type: ignore[attr-defined]
         for spec in tenant_world.values():  # an earlier test may have unregistered or evicted them
-            registry.ensure_registered(spec)
+            ensure_registered(spec)
         _clear_tenant_caches(tenant_world)
         yield tenant_world
         for spec in tenant_world.values():
@@ -233,13 +233,13 @@ def _truncate_control() -> None:
 
 def _drop_provisioned_databases() -> None:
     from core.dbservers import configured_servers
-    from routers import registry
+    from routers import unregister
     from tenants import dbops
 
     prefix = settings.TENANT_DB_NAME_PREFIX + PROVISIONED_PREFIX.replace("-", "_")
     for server in configured_servers():
         for name in dbops.list_databases(server, prefix):
-            registry.unregister(name[len(settings.TENANT_DB_NAME_PREFIX):].replace("_", "-"))
+            unregister(name[len(settings.TENANT_DB_NAME_PREFIX):].replace("_", "-"))
             dbops.drop_database(server, name)
 
 

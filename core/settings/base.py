@@ -7,19 +7,15 @@ environment-specific modules (local, test, production) only override.
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
 from typing import Any
 
-import environ
-
-BASE_DIR = Path(__file__).resolve().parents[2]
-
-env = environ.Env()
-# Local checkouts: `python -m infra.local up` writes the addresses of the local
-# services here. Real environment variables always win over the file.
-if (BASE_DIR / ".local" / "services.env").exists():
-    env.read_env(str(BASE_DIR / ".local" / "services.env"), overwrite=False)
+# One module a concern; this one keeps what every environment shares and the rest.
+from .backups import *  # noqa: F403
+from .backups import BACKUP_SCHEDULE_SECONDS
+from .environment import BASE_DIR, env
+from .metrics import *  # noqa: F403
+from .moves import *  # noqa: F403
+from .plans import *  # noqa: F403
 
 SECRET_KEY = env.str("SECRET_KEY", default="insecure-local-key-change-me")
 DEBUG = env.bool("DEBUG", default=False)
@@ -179,24 +175,6 @@ MIGRATE_LOCK_TIMEOUT_MS = env.int("MIGRATE_LOCK_TIMEOUT_MS", default=5_000)
 MIGRATE_STATEMENT_TIMEOUT_MS = env.int("MIGRATE_STATEMENT_TIMEOUT_MS", default=600_000)
 MIGRATE_LOCK_RETRIES = env.int("MIGRATE_LOCK_RETRIES", default=3)
 MIGRATE_PARALLEL = env.int("MIGRATE_PARALLEL", default=4)
-# Per-plan limits (core/plans.py, docs/tenants.md#plans-and-limits), checked at start-up
-# (tenants.checks). `connections` is the tenant's pool in its PgBouncer; its database's
-# CONNECTION LIMIT is that plus TENANT_DIRECT_CONNECTIONS (migrations, provisioning, shells).
-TENANT_PLANS = env.json("TENANT_PLANS", default={
-    "free": {"connections": 2, "statement_timeout_ms": 10_000, "api_rate": "600/min", "user_rate": "300/min",
-             "max_users": 10, "max_projects": 10, "max_export_rows": 10_000},
-    "pro": {"connections": 5, "statement_timeout_ms": 30_000, "api_rate": "3000/min", "user_rate": "1200/min",
-            "max_users": 200, "max_projects": 500, "max_export_rows": 200_000},
-    "enterprise": {"connections": 10, "statement_timeout_ms": 60_000, "api_rate": "6000/min",
-                   "user_rate": "1200/min", "max_users": None, "max_projects": None, "max_export_rows": 1_000_000},
-})
-TENANT_DIRECT_CONNECTIONS = env.int("TENANT_DIRECT_CONNECTIONS", default=5)
-# PgBouncer [databases] include file per pooler ({"a": path, "a-replica0": path}), rewritten from
-# the control plane and RELOADed when a tenant is provisioned or changes plan; {}: not managed here.
-PGBOUNCER_DATABASES_FILES = env.json("PGBOUNCER_DATABASES_FILES", default={})
-PGBOUNCER_ADMIN_USER = env.str("PGBOUNCER_ADMIN_USER", default="postgres")
-PGBOUNCER_ADMIN_PASSWORD = env.str("PGBOUNCER_ADMIN_PASSWORD", default="")
-
 # Per-alias-class pooling policy (see routers/policy.py and docs/routing.md).
 DB_CONN_MAX_AGE = env.int("DB_CONN_MAX_AGE", default=60)
 DB_HEALTH_CHECK_IDLE_SECONDS = env.float("DB_HEALTH_CHECK_IDLE_SECONDS", default=1.0)
@@ -251,50 +229,6 @@ CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_QUEUE", default="tessera")
 EXPORT_STALL_SECONDS = env.int("EXPORT_STALL_SECONDS", default=120)
 EXPORT_MAX_ATTEMPTS = env.int("EXPORT_MAX_ATTEMPTS", default=3)
 EXPORT_WATCHDOG_SECONDS = env.float("EXPORT_WATCHDOG_SECONDS", default=60.0)
-# A database left by a move, or replaced by a restore in place, is kept this long before it is dropped.
-RETIRED_DATABASE_GRACE_SECONDS = env.int("RETIRED_DATABASE_GRACE_SECONDS", default=7 * 24 * 3600)
-# Live tenant moves (tenants.moving): PostgreSQL 15 lets only a superuser create a subscription, so
-# the move creates it as TENANT_MOVE_ADMIN_USER on the target server ("": the server's own user).
-TENANT_MOVE_ADMIN_USER = env.str("TENANT_MOVE_ADMIN_USER", default="")
-TENANT_MOVE_ADMIN_PASSWORD = env.str("TENANT_MOVE_ADMIN_PASSWORD", default="")
-TENANT_MOVE_COPY_TIMEOUT_SECONDS = env.float("TENANT_MOVE_COPY_TIMEOUT_SECONDS", default=3600.0)
-TENANT_MOVE_CUTOVER_TIMEOUT_SECONDS = env.float("TENANT_MOVE_CUTOVER_TIMEOUT_SECONDS", default=10.0)
-TENANT_MOVE_LOCK_TIMEOUT_MS = env.int("TENANT_MOVE_LOCK_TIMEOUT_MS", default=5_000)
-TENANT_MOVE_BLOCK_TTL_SECONDS = env.int("TENANT_MOVE_BLOCK_TTL_SECONDS", default=60)
-TENANT_MOVE_RETRY_AFTER_SECONDS = env.int("TENANT_MOVE_RETRY_AFTER_SECONDS", default=1)
-# --- Backups, restores, clones (docs/operations.md#backups) ----------------------------
-# Where dumps go: a Django storage backend. FileSystemStorage under .local/backups by default;
-# `storages.backends.s3.S3Storage` (django-storages) for any S3-compatible store in production.
-BACKUP_STORAGE_BACKEND = env.str("BACKUP_STORAGE_BACKEND", default="django.core.files.storage.FileSystemStorage")
-if BACKUP_STORAGE_BACKEND.endswith("S3Storage"):
-    # Credentials come from boto3's own chain (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, a role).
-    _BACKUP_STORAGE_OPTIONS: dict[str, object] = {
-        "bucket_name": env.str("BACKUP_S3_BUCKET", default="tessera-backups"),
-        "endpoint_url": env.str("BACKUP_S3_ENDPOINT_URL", default="") or None,
-        "region_name": env.str("BACKUP_S3_REGION", default="") or None,
-        "location": env.str("BACKUP_S3_PREFIX", default="backups"),
-        "default_acl": None, "file_overwrite": False,
-    }
-else:
-    _BACKUP_STORAGE_OPTIONS = {"location": env.str("BACKUP_STORAGE_LOCATION",
-                                                   default=str(BASE_DIR / ".local" / "backups"))}
-STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-    "backups": {"BACKEND": BACKUP_STORAGE_BACKEND, "OPTIONS": _BACKUP_STORAGE_OPTIONS},
-}
-# Per plan: `<plan>=<days>:<count>`; a backup goes when older than <days> or beyond the <count> newest.
-BACKUP_RETENTION = env.str("BACKUP_RETENTION", default="free=7:7,pro=30:30,enterprise=90:90")
-# pg_dump's zlib level (0-9): 1 costs a third of the default 6's CPU for a slightly larger file.
-BACKUP_COMPRESS_LEVEL = env.int("BACKUP_COMPRESS_LEVEL", default=1)
-BACKUP_SCHEDULE_SECONDS = env.float("BACKUP_SCHEDULE_SECONDS", default=24 * 3600.0)  # every active tenant
-# pg_dump/pg_restore: "" finds the binaries matching each server's major version (/usr/lib/postgresql/<v>/bin).
-PG_BIN_DIR = env.str("PG_BIN_DIR", default="")
-BACKUP_SCRATCH_DIR = env.str("BACKUP_SCRATCH_DIR", default="")  # local dump files ("": the system temp dir)
-# A clone copies with CREATE DATABASE ... TEMPLATE (it blocks the source's new connections meanwhile)
-# only for an idle source up to this size; anything else goes through pg_dump/pg_restore.
-CLONE_TEMPLATE_MAX_BYTES = env.int("CLONE_TEMPLATE_MAX_BYTES", default=64 * 1024 * 1024)
-TENANT_MAINTENANCE_RETRY_AFTER_SECONDS = env.int("TENANT_MAINTENANCE_RETRY_AFTER_SECONDS", default=30)
 # Usage metering (tenants.usage, docs/observability.md): counted in Redis per request, flushed by beat.
 USAGE_METERING_ENABLED = env.bool("USAGE_METERING_ENABLED", default=True)
 USAGE_REDIS_URL = env.str("USAGE_REDIS_URL", default="")  # empty: REDIS_URL
@@ -312,27 +246,6 @@ CELERY_BEAT_SCHEDULE = {
     "export-watchdog": {"task": "tenants.tenant_fanout", "schedule": EXPORT_WATCHDOG_SECONDS,
                         "args": ["projects.export_watchdog"]},
 }
-
-# --- Metrics (docs/observability.md) ------------------------------------------------
-# Every web and Celery process writes its samples under one directory. prometheus_client
-# picks multiprocess mode when it is first imported, from the environment: exported here,
-# before anything imports it (environment-specific settings may export another directory).
-METRICS_DIR_FROM_ENV = env.str("PROMETHEUS_MULTIPROC_DIR", default="")
-METRICS_DIR = METRICS_DIR_FROM_ENV or str(BASE_DIR / ".local" / "metrics")
-os.environ["PROMETHEUS_MULTIPROC_DIR"] = METRICS_DIR
-METRICS_TOKEN = env.str("METRICS_TOKEN", default="")  # bearer token for non-loopback scrapers; empty: loopback only
-METRICS_TENANT_TOP_N = env.int("METRICS_TENANT_TOP_N", default=20)  # tenants with their own series; 0: none
-METRICS_CACHE_SECONDS = env.float("METRICS_CACHE_SECONDS", default=5.0)  # scrape-time collectors' cache
-# Read at scrape (core.metrics_collect); each layer contributes its own.
-METRICS_COLLECTORS = [
-    "core.metrics_collect.CeleryQueueCollector",
-    "core.metrics_databases.PoolerCollector",
-    "core.metrics_databases.ReplicaCollector",
-    "tenants.metrics.ControlPlaneCollector",
-    "migrations_tooling.metrics.FleetMigrationCollector",
-]
-# Called at most once a second per process, after a request or a task.
-METRICS_PROCESS_GAUGES = ["tenants.metrics.refresh_process_gauges"]
 
 # --- Auth, i18n, static --------------------------------------------------------
 # Argon2id first (core/hashers.py: parameters sized for small hosts); PBKDF2 hashes

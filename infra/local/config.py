@@ -3,7 +3,7 @@
 Everything is derived from two environment variables so that two checkouts on
 one machine can run side by side: ``TESSERA_LOCAL_DIR`` (default ``.local`` in
 the repository) and ``TESSERA_PORT_BASE`` (default 54300). The defaults match
-the defaults in ``core/settings/base.py`` and ``docs/configuration.md``.
+the defaults in ``core/settings/`` and ``docs/configuration.md``.
 """
 
 from __future__ import annotations

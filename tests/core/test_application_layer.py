@@ -35,16 +35,7 @@ INNER_IMPORTS_ALLOWED = {
     "routers/apps.py": "AppConfig.ready(): Django's place for imports that need the app registry",
     "tenants/devtools.py": "debug_toolbar is an optional (dev) dependency",
     "migrations_tooling/lint.py": "django_migration_linter loads only when a lint runs (slow import, CLI only)",
-    "migrations_tooling/reporting.py": "reporting <-> selectors cycle, left to the migrations_tooling typing work",
-    "routers/budget.py": "budget <-> registry cycle: the routing runtime's one owner object removes it",
-    "routers/registry.py": "budget <-> registry cycle: the routing runtime's one owner object removes it",
-    "routers/context.py": "context -> budget/registry: the routing runtime's one owner object removes it",
-    "routers/consistency.py": "consistency -> registry: the routing runtime's one owner object removes it",
-    "routers/cache.py": "django_redis and the cache at call time; left to the routing runtime rework (owns routers)",
-    "routers/probes.py": "probes -> runtime: the runtime object owns the Probes and imports this module",
-    "routers/replicas.py": "replicas -> runtime: the runtime object owns ReplicaHealth and imports this module",
     "projects/apps.py": "AppConfig.ready(): Django's place for imports that need the app registry",
-    "core/metrics_celery.py": "Celery signal handlers: prometheus_client is imported only in a process that records",
 }
 
 

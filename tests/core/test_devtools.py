@@ -73,8 +73,8 @@ html = page.content.decode()
 request_id = re.search(r'data-request-id="([0-9a-f]+)"', html).group(1)
 panel = client.get(f"/__debug__/render_panel/?request_id={request_id}&panel_id=SQLPanel")
 # "Sel" and "Expl" of each query, as if served by another process (tenant aliases unregistered).
-from routers import registry
-registry.unregister("p-dev")
+from routers import unregister
+unregister("p-dev")
 signed = [html_lib.unescape(s) for s in re.findall(r'name="signed" value="([^"]+)"', panel.json()["content"])]
 reruns = [client.post(f"/__debug__/{view}/", {"signed": s}).status_code
           for s in signed for view in ("sql_select", "sql_explain")]

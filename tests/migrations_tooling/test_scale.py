@@ -17,7 +17,7 @@ from migrations_tooling.planning import plan_fleet
 from migrations_tooling.replay import BUSY, CHANGED, guard_sql
 from migrations_tooling.state import applied_migrations
 from migrations_tooling.targets import Target
-from routers import registry
+from routers.runtime import runtime
 from routers.spec import TenantSpec
 from tenants.models import Tenant
 from tests.migrations_tooling.conftest import DATA, V2, connect, has_color, run, sql, statuses, tenant_records
@@ -43,7 +43,7 @@ def traced_after(slugs: list[str]) -> int:
 def test_a_fleet_of_24_tenants_migrates_in_parallel_and_memory_stays_flat(
         make_fleet: Callable[[int], list[str]]) -> None:
     slugs = make_fleet(24)
-    aliases_before, registered_before = set(connections.settings), registry.registered_count()
+    aliases_before, registered_before = set(connections.settings), runtime.registry.count()
     with override_settings(MIGRATION_MODULES=V2):
         tracemalloc.start()
         try:
@@ -58,7 +58,7 @@ def test_a_fleet_of_24_tenants_migrates_in_parallel_and_memory_stays_flat(
         found = statuses(result)
         assert [found[s] for s in slugs[20:]] == ["done"] * 4 and [found[s] for s in slugs[:20]] == ["skipped"] * 20
     assert all(has_color(slug) for slug in slugs)
-    assert set(connections.settings) == aliases_before and registry.registered_count() == registered_before
+    assert set(connections.settings) == aliases_before and runtime.registry.count() == registered_before
     assert sql(slugs[0], "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'tessera-migrate'") \
         == [(0,)]
 
@@ -72,11 +72,11 @@ def test_replayed_sql_leaves_the_same_schema_as_django_migrate(make_fleet: Calla
         assert result.status == "done", result.error
         tenant = Tenant.objects.get(slug=migrated)
         spec = TenantSpec(tenant.slug, tenant.server_id, tenant.database)
-        registry.ensure_registered(spec)
+        runtime.registry.ensure(spec)
         try:
             call_command("migrate", database=spec.direct_alias, verbosity=0, interactive=False)
         finally:
-            registry.unregister(spec.slug)
+            runtime.registry.unregister(spec.slug)
     for query in CATALOG:
         assert sql(replayed, query) == sql(migrated, query), query
 

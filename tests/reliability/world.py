@@ -23,7 +23,7 @@ from rest_framework.authtoken.models import Token
 
 from core.dbservers import configured_servers
 from projects.models import Comment, Export, Project, ProjectMembership, Task
-from routers import TenantSpec, registry, tenant_atomic, tenant_context
+from routers import TenantSpec, tenant_atomic, tenant_context, unregister
 from routers.cache import tenant_keys_purge
 from tenants import dbops, resolution, services
 from tenants.models import Tenant
@@ -78,7 +78,7 @@ def drop_world(world: list[SeededTenant]) -> None:
     Tenant.objects.filter(slug__in=[s.slug for s in world]).delete()
     connections.close_all()
     for seeded in world:
-        registry.unregister(seeded.slug)
+        unregister(seeded.slug)
         dbops.drop_database(seeded.spec.server, seeded.spec.database)
     resolution.invalidate()
 

@@ -9,7 +9,7 @@ from contextlib import contextmanager
 import psycopg2
 
 from core.dbservers import configured_servers
-from routers import replicas
+from routers.runtime import runtime
 from tests.conftest import wait_for
 
 
@@ -41,7 +41,7 @@ def wait_replica_caught_up(timeout: float = 60.0, *, reset: bool = True) -> None
         done = superuser_query(replica_port(), f"SELECT pg_last_wal_replay_lsn() >= '{target}'")[0][0]
         if done:
             if reset:
-                replicas.reset()
+                runtime.health.reset()
             return
         time.sleep(0.01)
     raise AssertionError("replica did not catch up")

@@ -12,7 +12,8 @@ from django.test import override_settings
 
 from core.dbservers import configured_servers
 from projects.models import Project
-from routers import ConnectionBudgetExhausted, TenantSpec, budget, consistency, registry, tenant_context
+from routers import ConnectionBudgetExhausted, TenantSpec, consistency, tenant_context
+from routers.runtime import runtime
 from tenants import dbops
 from tests.conftest import create_tenant_database
 from tests.routers.helpers import pgbouncer_clients
@@ -28,7 +29,7 @@ def many_tenants(tenant_templates: None, django_db_blocker: pytest.FixtureReques
         yield specs
         connections.close_all()
         for spec in specs:
-            registry.unregister(spec.slug)
+            runtime.registry.unregister(spec.slug)
             dbops.drop_database(spec.server, spec.database)
 
 
@@ -42,17 +43,17 @@ def test_more_tenants_than_the_budget_never_open_more_connections(many_tenants: 
     server_b = configured_servers()["b"]
     pooler = server_b.pooler.port if settings.TENANT_USE_PGBOUNCER and server_b.pooler else None
     with override_settings(TENANT_CONNECTIONS_MAX=BUDGET, TENANT_CLIENT_CONNECTIONS_MAX=BUDGET):
-        evictions_before = budget.stats()["evictions"]
+        evictions_before = runtime.budget.stats()["evictions"]
         for round_ in range(2):
             for spec in many_tenants:
                 _use(spec) if round_ == 0 else None
                 with tenant_context(spec):
                     assert Project.objects.count() == 1
-                assert budget.open_connections() <= BUDGET
+                assert runtime.budget.open_connections() <= BUDGET
                 if pooler:
                     # What the server side sees: PgBouncer's clients for these databases.
                     assert pgbouncer_clients(pooler, "tt_budget_") <= BUDGET
-        assert budget.stats()["evictions"] - evictions_before >= 2 * MANY - BUDGET
+        assert runtime.budget.stats()["evictions"] - evictions_before >= 2 * MANY - BUDGET
         # Evicted connections are closed, not just forgotten.
         closed = [s for s in many_tenants if connections[s.alias].connection is None]
         assert len(closed) >= MANY - BUDGET
@@ -72,7 +73,7 @@ def test_idle_connections_of_other_threads_are_evicted(many_tenants: list[Tenant
 
     with override_settings(TENANT_CONNECTIONS_MAX=1, TENANT_CLIENT_CONNECTIONS_MAX=1):
         for spec in many_tenants:  # start from an empty budget
-            registry.unregister(spec.slug)
+            runtime.registry.unregister(spec.slug)
         thread = threading.Thread(target=hold_idle_connection)
         thread.start()
         opened.wait(10)
@@ -80,7 +81,7 @@ def test_idle_connections_of_other_threads_are_evicted(many_tenants: list[Tenant
         with tenant_context(second):
             Project.objects.exists()
         assert holder["wrapper"].connection is None  # type: ignore[attr-defined]
-        assert budget.open_connections() == 1
+        assert runtime.budget.open_connections() == 1
         release.set()
         thread.join()
 
@@ -102,7 +103,7 @@ def test_busy_connections_are_never_closed_under_their_owner(many_tenants: list[
     with override_settings(TENANT_CONNECTIONS_MAX=1, TENANT_CLIENT_CONNECTIONS_MAX=1,
                            TENANT_CONNECTION_WAIT_SECONDS=0.2):
         for spec in many_tenants:
-            registry.unregister(spec.slug)
+            runtime.registry.unregister(spec.slug)
         thread = threading.Thread(target=stay_inside)
         thread.start()
         inside.wait(10)
@@ -116,14 +117,14 @@ def test_busy_connections_are_never_closed_under_their_owner(many_tenants: list[
 def test_client_connections_to_the_pooler_are_kept_up_to_their_own_budget(many_tenants: list[TenantSpec]) -> None:
     with override_settings(TENANT_CONNECTIONS_MAX=1, TENANT_CLIENT_CONNECTIONS_MAX=MANY):
         for spec in many_tenants:
-            registry.unregister(spec.slug)
-        evictions_before = budget.stats()["evictions"]
+            runtime.registry.unregister(spec.slug)
+        evictions_before = runtime.budget.stats()["evictions"]
         for spec in many_tenants * 2:  # twice: the second round reuses every connection
             with tenant_context(spec):
                 Project.objects.exists()
-        assert budget.is_pooled(many_tenants[0].alias)
-        assert budget.open_connections() == MANY  # far beyond the server-connection budget of 1
-        assert budget.stats()["evictions"] == evictions_before
+        assert runtime.is_pooled(many_tenants[0].alias)
+        assert runtime.budget.open_connections() == MANY  # far beyond the server-connection budget of 1
+        assert runtime.budget.stats()["evictions"] == evictions_before
         assert pgbouncer_clients(configured_servers()["b"].pooler.port, "tt_budget_") == MANY
 
 
@@ -133,12 +134,12 @@ def test_direct_connections_keep_the_server_connection_budget(many_tenants: list
                            TENANT_USE_PGBOUNCER=False):
         try:
             for spec in many_tenants[:3]:
-                registry.unregister(spec.slug)
+                runtime.registry.unregister(spec.slug)
                 with tenant_context(spec):
-                    assert not budget.is_pooled(spec.alias)
+                    assert not runtime.is_pooled(spec.alias)
                     assert Project.objects.count() >= 0
             open_direct = [s for s in many_tenants[:3] if connections[s.alias].connection is not None]
-            assert len(open_direct) == 1 and budget.stats()["open_direct"] == 1
+            assert len(open_direct) == 1 and runtime.budget.stats()["open_direct"] == 1
         finally:
             for spec in many_tenants[:3]:
-                registry.unregister(spec.slug)  # registered again, pooled, by the next test
+                runtime.registry.unregister(spec.slug)  # registered again, pooled, by the next test

@@ -10,7 +10,8 @@ from django.db import connections
 from django.test import override_settings
 
 from projects.models import Project
-from routers import TenantSpec, consistency, current_alias, registry, tenant_context
+from routers import TenantSpec, consistency, current_alias, tenant_context
+from routers.runtime import runtime
 from tenants import dbops
 from tests.conftest import create_tenant_database
 
@@ -22,13 +23,13 @@ def _spec(i: int) -> TenantSpec:
 def test_the_registry_keeps_at_most_its_limit_of_tenants() -> None:
     with override_settings(TENANT_REGISTRY_MAX=5):
         for i in range(30):
-            registry.ensure_registered(_spec(i))
-            assert registry.registered_count() <= 5
-        kept = [i for i in range(30) if registry.registered_spec(_spec(i).slug)]
+            runtime.registry.ensure(_spec(i))
+            assert runtime.registry.count() <= 5
+        kept = [i for i in range(30) if runtime.registry.spec(_spec(i).slug)]
         assert kept[-1] == 29 and len(kept) <= 5  # the most recent survive
         assert _spec(0).alias not in connections.settings  # evicted aliases are gone from Django too
     for i in kept:
-        registry.unregister(_spec(i).slug)
+        runtime.registry.unregister(_spec(i).slug)
 
 
 def test_a_tenant_being_served_is_never_evicted() -> None:
@@ -45,13 +46,13 @@ def test_a_tenant_being_served_is_never_evicted() -> None:
         held.wait(10)
         with override_settings(TENANT_REGISTRY_MAX=2):
             for i in range(101, 110):
-                registry.ensure_registered(_spec(i))
-            assert registry.registered_spec(_spec(100).slug) == _spec(100)
+                runtime.registry.ensure(_spec(i))
+            assert runtime.registry.spec(_spec(100).slug) == _spec(100)
     finally:
         release.set()
         worker.join()
         for i in range(100, 110):
-            registry.unregister(_spec(i).slug)
+            runtime.registry.unregister(_spec(i).slug)
 
 
 @pytest.fixture
@@ -62,9 +63,9 @@ def moving_tenant(tenant_templates: None, django_db_blocker: pytest.FixtureReque
         for spec in specs:
             with consistency.read_scope(), tenant_context(spec):
                 Project.objects.create(name=spec.server, key=spec.server.upper())
-            registry.unregister(spec.slug)
+            runtime.registry.unregister(spec.slug)
         yield specs[0]
-        registry.unregister("mover")
+        runtime.registry.unregister("mover")
         connections.close_all()
         for spec in specs:
             dbops.drop_database(spec.server, spec.database)
@@ -88,7 +89,7 @@ def test_a_thread_follows_a_tenant_moved_to_another_server(moving_tenant: Tenant
     worker = threading.Thread(target=reader)
     worker.start()
     ready.wait(10)
-    registry.ensure_registered(on_b)  # the control plane says: it lives on b now
+    runtime.registry.ensure(on_b)  # the control plane says: it lives on b now
     moved.set()
     done.wait(10)
     worker.join()

@@ -18,7 +18,8 @@ from core.health import run_checks
 from infra.local import config as infra_config
 from infra.local import postgres as infra_pg
 from projects.models import Project
-from routers import TenantSpec, consistency, replicas, tenant_context
+from routers import TenantSpec, consistency, tenant_context
+from routers.runtime import runtime
 from tests.conftest import wait_for
 from tests.routers import urls_ryw
 from tests.routers.helpers import (
@@ -115,7 +116,7 @@ def _wait_until_the_replica_serves(spec: TenantSpec, timeout: float = 60.0) -> N
             projects = Project.objects.all()
             if projects.db == spec.replica_alias(0) and list(projects.values_list("key", flat=True)):
                 return
-        assert time.monotonic() < deadline, replicas.snapshot()
+        assert time.monotonic() < deadline, runtime.health.snapshot()
         time.sleep(0.1)
 
 
@@ -156,13 +157,13 @@ def test_stopping_the_replica_under_load_causes_no_errors(tenants: dict[str, Ten
         wait_pooler_reaches_replica(tenants["alpha"].database)
     assert statuses and set(statuses) == {200}, f"{len(statuses)} requests, statuses {set(statuses)}"
     assert served_by == {"tenant:alpha", "tenant:alpha:replica"}
-    assert any(v["failed_until"] > 0 for v in replicas.snapshot().values())
+    assert any(v["failed_until"] > 0 for v in runtime.health.snapshot().values())
     wait_replica_caught_up(reset=False)
     # No manual reset: the breaker lets the replica back in after REPLICA_RETRY_SECONDS.
     deadline = time.monotonic() + settings.REPLICA_RETRY_SECONDS + 60
     with consistency.read_scope(), tenant_context(tenants["alpha"]):
         while Project.objects.all().db != "tenant:alpha:replica":
-            assert time.monotonic() < deadline, replicas.snapshot()
+            assert time.monotonic() < deadline, runtime.health.snapshot()
             time.sleep(0.1)
 
 

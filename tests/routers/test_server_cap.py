@@ -13,7 +13,8 @@ from django.db import connections
 from core.dbservers import configured_servers
 from infra.local import config as local
 from projects.models import Project
-from routers import registry, tenant_context
+from routers import tenant_context
+from routers.runtime import runtime
 from routers.spec import TenantSpec
 from tenants import dbops
 from tests.conftest import create_tenant_database
@@ -51,7 +52,7 @@ def many_tenants(tenant_templates: None, django_db_blocker: pytest.FixtureReques
         yield specs
         connections.close_all()
         for spec in specs:
-            registry.unregister(spec.slug)
+            runtime.registry.unregister(spec.slug)
             dbops.drop_database(SERVER, spec.database)
 
 
@@ -112,7 +113,7 @@ def test_the_pooler_auth_file_holds_the_servers_scram_secret_not_the_password() 
 def test_a_new_tenant_connection_reports_djangos_time_zone_so_connect_sends_no_set(
         tenants: dict[str, TenantSpec]) -> None:
     spec = tenants["beta"]
-    registry.ensure_registered(spec)
+    runtime.registry.ensure(spec)
     wrapper = connections[spec.alias]
     wrapper.close()
     wrapper.ensure_connection()

@@ -49,7 +49,7 @@ def fresh_runtime(tenants: dict[str, TenantSpec], django_db_blocker: pytest.Fixt
         connections.close_all()
         runtime.reset()
         for spec in tenants.values():
-            registry.ensure_registered(spec)
+            runtime.registry.ensure(spec)
         yield tenants
         connections.close_all()
 
@@ -86,7 +86,7 @@ def test_unregistering_a_tenant_closes_its_idle_shared_connections(fresh_runtime
     assert pooler is not None
     _in_thread(lambda: _request(beta))
     assert pgbouncer_clients(pooler.port, beta.database) == 1
-    registry.unregister(beta.slug)  # deleted, moved, or its database about to be dropped
+    runtime.registry.unregister(beta.slug)  # deleted, moved, or its database about to be dropped
     assert runtime.pool.idle_count() == 0
     assert pgbouncer_clients(pooler.port, beta.database) == 0
 
