@@ -39,6 +39,7 @@ BENCHMARKS: dict[str, list[str]] = {
     "metrics_overhead": ["--quick"],
     "noisy_neighbour": ["--quick"],
     "scale": ["--quick"],
+    "alias_walk": ["--quick"],
 }
 
 

@@ -4,6 +4,8 @@ import os
 from django.apps import AppConfig
 from django.core.signals import request_finished
 
+from core.db import lifecycle
+
 
 def _clear_request_id(**kwargs: object) -> None:
     from core.logging import client_ip_var, request_id_var
@@ -20,6 +22,7 @@ class CoreConfig(AppConfig):
         from core import metrics_celery  # loads prometheus_client: only once the settings chose its mode
 
         request_finished.connect(_clear_request_id, dispatch_uid="tessera.clear_request_id")
+        lifecycle.install()
         _ensure_metrics_dir()
         metrics_celery.connect()  # Celery task outcomes in /metrics (signals fire only in workers)
 

@@ -25,6 +25,7 @@ import psycopg2
 from django.conf import settings
 from django.db import DatabaseError
 
+from core import pgconnect
 from core.dbservers import REPLICA_STATUS_SQL, Endpoint, configured_servers
 from routers.consistency import lsn_to_int
 
@@ -86,9 +87,8 @@ class Probes:
         raise AssertionError("unreachable")
 
     def _connect(self, key: Key) -> Any:
-        conn = psycopg2.connect(connect_timeout=PROBE_TIMEOUT_SECONDS, application_name="tessera-probe",
-                                options=f"-c statement_timeout={PROBE_TIMEOUT_SECONDS * 1000}", **_params(*key))
-        conn.autocommit = True
+        conn = pgconnect.connect(application_name="tessera-probe", connect_timeout=PROBE_TIMEOUT_SECONDS,
+                                 options=f"-c statement_timeout={PROBE_TIMEOUT_SECONDS * 1000}", **_params(*key))
         self._connections[key] = conn
         return conn
 
@@ -112,7 +112,7 @@ class Probes:
 def _params(server: str, index: int) -> dict[str, Any]:
     if server == "control":
         db = settings.DATABASES["default_replica"]
-        return {"host": db["HOST"], "port": db["PORT"] or 5432, "user": db["USER"],
+        return {"host": db["HOST"], "port": int(db["PORT"] or 5432), "user": db["USER"],
                 "password": db["PASSWORD"], "dbname": db["NAME"]}
     config = configured_servers()[server]
     endpoint: Endpoint = config.replicas[index]

@@ -79,3 +79,16 @@ def test_only_the_planes_urlconfs_spell_api_paths() -> None:
     found = [f"{path}:{line}" for path, tree in package_modules() if path not in URLCONFS | EXAMPLES
              for line in _api_paths(tree)]
     assert found == [], "ask core.urlconfs which plane a path is in, and reverse() a URL"
+
+
+def _connect_calls(tree: ast.Module) -> list[int]:
+    """Return the lines that call `psycopg2.connect` (the one place allowed is core.pgconnect)."""
+    return sorted(node.lineno for node in ast.walk(tree) if isinstance(node, ast.Call)
+                  and isinstance(node.func, ast.Attribute) and node.func.attr == "connect"
+                  and isinstance(node.func.value, ast.Name) and node.func.value.id == "psycopg2")
+
+
+def test_direct_connections_are_opened_in_one_place() -> None:
+    found = [f"{path}:{line}" for path, tree in package_modules() if path != "core/pgconnect.py"
+             for line in _connect_calls(tree)]
+    assert found == [], "open direct connections with core.pgconnect (ServerConfig.connect, connect_alias)"

@@ -22,6 +22,8 @@ from typing import Any
 from django.conf import settings
 from django.db.backends.postgresql import base
 
+from core.db import lifecycle
+
 
 class DatabaseWrapper(base.DatabaseWrapper):
     """A PostgreSQL connection that remembers when it last completed a query."""
@@ -29,6 +31,7 @@ class DatabaseWrapper(base.DatabaseWrapper):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.last_used = 0.0
+        lifecycle.track(self)  # the per-request upkeep walks what this thread holds (core.db.lifecycle)
 
     def close_if_health_check_failed(self) -> None:
         recently = time.monotonic() - self.last_used < self._idle_seconds()
