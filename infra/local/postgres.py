@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import time
 
@@ -138,6 +139,23 @@ def create_replica(replica: PgInstance, primary: PgInstance) -> None:
     tmp.rename(replica.data_dir)
 
 
+def point_at_primary(replica: PgInstance, primary: PgInstance) -> None:
+    """Make the replica stream from the primary's current port (TESSERA_PORT_BASE may have changed).
+
+    pg_basebackup -R wrote the primary's port of that day into the replica's
+    postgresql.auto.conf, which wins over our managed configuration file.
+    """
+    auto = replica.data_dir / "postgresql.auto.conf"
+    if not auto.exists():
+        return
+    text = auto.read_text()
+    fixed = re.sub(r"(primary_conninfo = '[^\n]*?\bport=)\d+", rf"\g<1>{primary.port}", text)
+    if fixed != text:
+        auto.write_text(fixed)
+        if is_running(replica):
+            pg_ctl(replica, "reload")
+
+
 def wait_streaming(replica: PgInstance, timeout: float = 30.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -166,5 +184,6 @@ def up_all() -> None:
         start(instance)
         bootstrap_roles(instance)
     create_replica(config.PG_A_REPLICA, config.PG_A)
+    point_at_primary(config.PG_A_REPLICA, config.PG_A)
     start(config.PG_A_REPLICA)
     wait_streaming(config.PG_A_REPLICA)

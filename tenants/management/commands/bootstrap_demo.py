@@ -9,7 +9,7 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
 
-from tenants import provisioning, selectors, services
+from tenants import operations, provisioning, selectors, services
 from tenants.models import TenantStatus
 
 DEMO_ADMIN = "admin"
@@ -46,7 +46,8 @@ class Command(BaseCommand):
         tenant = selectors.tenant_get(slug=DEMO_TENANT)
         if tenant is None:
             tenant, _ = services.tenant_create(slug=DEMO_TENANT, name="Demo Inc.", admin_email=DEMO_TENANT_ADMIN,
-                                               admin_password=DEMO_TENANT_PASSWORD, plan="pro", enqueue=False)
+                                               admin_password=DEMO_TENANT_PASSWORD, plan="pro", enqueue=False,
+                                               actor=operations.actor_of_cli())
         job = selectors.latest_job(tenant=tenant)
         if tenant.status != TenantStatus.ACTIVE and job is not None:
             if tenant.status == TenantStatus.FAILED:
