@@ -17,7 +17,8 @@ form from that table plus the few aliases of the settings file (those may
 use another engine). Everything that calls it, Django's handlers and the test
 client's handling of them included, keeps working unchanged. A wrapper the
 thread no longer holds (the registry replaced or dropped it) leaves the table
-at the next walk. `initialized_only=False` is Django's own.
+at the next walk, and a wrapper built but never held (a `copy()`) gives way to
+the one the thread holds. `initialized_only=False` is Django's own.
 """
 
 from __future__ import annotations
@@ -45,11 +46,12 @@ def thread_connections() -> list[Any]:
     table: dict[str, Any] = getattr(_local, "wrappers", None) or {}
     held = connections._connections  # type: ignore[attr-defined]  # Django's thread-local storage, as all() reads it
     found = {}
-    for alias, wrapper in list(table.items()):
-        if getattr(held, alias, None) is wrapper:
-            found[alias] = wrapper
+    for alias in list(table):
+        current = getattr(held, alias, None)  # the wrapper the thread holds now (a copy may have been filed)
+        if current is None:
+            del table[alias]  # dropped since: nothing of this alias to close
         else:
-            del table[alias]  # replaced or dropped since: not ours to close any more
+            found[alias] = table[alias] = current
     for alias in settings.DATABASES:
         if alias not in found and hasattr(held, alias):
             found[alias] = getattr(held, alias)

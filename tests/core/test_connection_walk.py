@@ -36,6 +36,9 @@ def test_the_walk_returns_exactly_the_connections_this_thread_holds(tenants: dic
         assert fast_walk() == django_walk()
         assert {alpha.alias, beta.alias} <= fast_walk()
         assert not {spec.alias for spec in many} & fast_walk()
+        held = connections[alpha.alias]
+        held.copy().close()  # a wrapper built for the alias but never held by the thread
+        assert [conn for conn in connections.all(initialized_only=True) if conn.alias == alpha.alias] == [held]
 
         seen_elsewhere: dict[str, set[str]] = {}
 
