@@ -91,7 +91,7 @@ def server_memory(name: str) -> dict[str, float]:
     RSS counts shared buffers once per process that touched them; PSS shares
     them out, so its sum is what the server really holds.
     """
-    instance = next(i for i in (config.PG_A, config.PG_B) if i.name == name)
+    instance = next(i for i in config.PG_INSTANCES if i.name == name)
     postmaster = int((instance.data_dir / "postmaster.pid").read_text().split()[0])
     pids = [postmaster, *_children(postmaster)]
     rss = sum(_kib(pid, "VmRSS", "status") for pid in pids)

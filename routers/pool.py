@@ -19,8 +19,13 @@ What keeps it safe:
 * only a clean connection goes back: open, no transaction (libpq's own
   transaction status, not Django's belief), no error seen by Django, the time
   zone Django set (see `backend.base`);
-* a connection idle for longer than the health-check window is pinged before
-  it is handed out, and dropped if the ping fails;
+* a connection idle for longer than the health-check window is checked before
+  it is handed out: its socket first (no round trip: a pooler that restarted
+  or closed it left it readable, and it is dropped), then, idle for longer
+  than `TENANT_POOL_PING_SECONDS`, a `SELECT 1` too. A spread-out tenant's
+  connection is idle for seconds between two requests, so a ping at each
+  checkout would cost a round trip (and the pooler a server connection) per
+  request;
 * `discard(alias)` closes the idle connections of an alias: the registry
   calls it whenever a tenant is unregistered (deleted, moved, evicted), and
   tests that drop databases go through the registry or `runtime.reset()`;
@@ -31,12 +36,14 @@ from __future__ import annotations
 
 import contextlib
 import os
+import select
 import threading
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
+import psycopg2
 from psycopg2 import extensions
 
 Key = tuple[str, tuple[tuple[str, str], ...]]
@@ -65,8 +72,12 @@ class SharedPool:
         self.hits = 0
         self.misses = 0
 
-    def take(self, key: Key, database: str, *, check_after: float) -> Any | None:
-        """Return an idle connection for `key` (the most recently returned), or None."""
+    def take(self, key: Key, database: str, *, check_after: float, ping_after: float = 0.0) -> Any | None:
+        """Return an idle connection for `key` (the most recently returned), or None.
+
+        One idle for `check_after` seconds or more must have a quiet socket, and one idle
+        for `ping_after` seconds or more (and `check_after`) must answer a ping.
+        """
         while True:
             with self._lock:
                 self._forget_after_fork_locked()
@@ -80,7 +91,8 @@ class SharedPool:
             if conn.closed or conn.info.dbname != database:
                 _close(conn)
                 continue
-            if time.monotonic() - idle.returned_at < check_after or _answers(conn):
+            idle_for = time.monotonic() - idle.returned_at
+            if idle_for < check_after or (_quiet(conn) and (idle_for < ping_after or _answers(conn))):
                 return conn
             _close(conn)
 
@@ -144,6 +156,17 @@ class SharedPool:
             self._idle.clear()
             self._stacks.clear()
             self._pid = os.getpid()
+
+
+def _quiet(conn: Any) -> bool:
+    """Say whether an idle connection's socket has nothing to read (an idle peer sends nothing
+    unasked: a readable socket was closed, or holds an error, by the other end)."""
+    try:
+        poller = select.poll()
+        poller.register(conn.fileno(), select.POLLIN | select.POLLPRI)
+        return not poller.poll(0)
+    except (OSError, ValueError, psycopg2.Error):
+        return False
 
 
 def _answers(conn: Any) -> bool:

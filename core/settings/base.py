@@ -140,18 +140,22 @@ TENANT_TEMPLATE_DB = env.str("TENANT_TEMPLATE_DB", default="tessera_template")
 TENANT_BASE_DOMAIN = env.str("TENANT_BASE_DOMAIN", default="localhost")
 TENANT_HEADER_ENABLED = env.bool("TENANT_HEADER_ENABLED", default=True)
 TENANT_CONNECTIONS_MAX = env.int("TENANT_CONNECTIONS_MAX", default=32)
-# Client connections to a PgBouncer kept per process (cheap for the pooler; a new one costs a login).
-TENANT_CLIENT_CONNECTIONS_MAX = env.int("TENANT_CLIENT_CONNECTIONS_MAX", default=256)
+# Client connections to a PgBouncer kept per process (cheap for the pooler; a new one costs a login):
+# room for a hot set of 1,000 tenants, primary and replica (docs/deployment.md, "Sizing").
+TENANT_CLIENT_CONNECTIONS_MAX = env.int("TENANT_CLIENT_CONNECTIONS_MAX", default=2_200)
 TENANT_CONNECTION_WAIT_SECONDS = env.float("TENANT_CONNECTION_WAIT_SECONDS", default=5.0)
 # Per-server cap on PostgreSQL server connections, enforced by each server's PgBouncer
 # (`max_user_connections`, rendered by infra/local and `manage.py pgbouncer_config --ini`).
-TENANT_SERVER_CONNECTIONS_MAX = env.int("TENANT_SERVER_CONNECTIONS_MAX", default=100)
-# Django walks every alias twice per request (reset_queries, close_old_connections: about 5 to 15 us an
-# alias on the shared 2-core machine), so a process keeps no more tenants registered than its client
-# budget can keep connections for (256 connections = 128 tenants x primary and replica), with room.
-TENANT_REGISTRY_MAX = env.int("TENANT_REGISTRY_MAX", default=256)
+TENANT_SERVER_CONNECTIONS_MAX = env.int("TENANT_SERVER_CONNECTIONS_MAX", default=1_000)
+# Tenants a process keeps registered (their aliases and connections). Django's per-request walk
+# over aliases sees only the connections a thread holds (core/db/lifecycle.py), so this bounds
+# memory, not request time: it follows the client budget (two aliases a tenant), with room.
+TENANT_REGISTRY_MAX = env.int("TENANT_REGISTRY_MAX", default=1_200)
 # Pooled tenant connections go back to a per-process pool at each request's end, for any thread.
 TENANT_SHARE_CONNECTIONS = env.bool("TENANT_SHARE_CONNECTIONS", default=True)
+# A shared connection idle past DB_HEALTH_CHECK_IDLE_SECONDS is handed out if its socket is quiet;
+# idle past this too, only if it also answers a ping (routers/pool.py).
+TENANT_POOL_PING_SECONDS = env.float("TENANT_POOL_PING_SECONDS", default=60.0)
 # Benchmarks of single-database stacks only: the alias tenant_atomic() and current_alias() name.
 TENANT_SINGLE_DATABASE_ALIAS = env.str("TENANT_SINGLE_DATABASE_ALIAS", default="")
 TENANT_USE_PGBOUNCER = env.bool("TENANT_USE_PGBOUNCER", default=True)

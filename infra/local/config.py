@@ -19,7 +19,15 @@ PORT_BASE = int(os.environ.get("TESSERA_PORT_BASE", "54300"))
 
 # The per-server cap on PostgreSQL server connections held by each PgBouncer
 # (same variable and default as the Django setting, read by the pool benchmarks).
-SERVER_CONNECTIONS_MAX = int(os.environ.get("TENANT_SERVER_CONNECTIONS_MAX", "100"))
+# Sized for a hot set of 1,000 tenants a server (docs/deployment.md, "Sizing").
+SERVER_CONNECTIONS_MAX = int(os.environ.get("TENANT_SERVER_CONNECTIONS_MAX", "1000"))
+# PostgreSQL's max_connections: the cap plus room for what does not go through the
+# pooler (migrations, moves, backups, replication, the admin console, the tests).
+DIRECT_CONNECTIONS_ROOM = 200
+# How long PgBouncer keeps an idle server connection. It has to outlast the time
+# between two requests of one tenant in the hot set, or every visit pays a backend
+# start; at the cap PgBouncer evicts the longest-idle one of another database anyway.
+SERVER_IDLE_SECONDS = int(os.environ.get("PGBOUNCER_SERVER_IDLE_TIMEOUT", "300"))
 
 APP_USER = "tessera"
 APP_PASSWORD = "tessera"  # noqa: S105 - local loopback-only cluster

@@ -37,10 +37,10 @@ max_db_connections = {db_cap}
 default_pool_size = {db_cap}
 min_pool_size = 0
 reserve_pool_size = 0
-; Idle server connections go after 10 s. Kept longer (600 s was tried), idle connections
-; of other databases held the per-user cap and a database new to the pooler (a moved or
-; restored tenant) waited in the pooler until query_wait_timeout instead of getting one.
-server_idle_timeout = 10
+; An idle server connection stays {server_idle} s: longer than the time between two
+; requests of one tenant of the hot set. At the cap, a database new to the pooler
+; gets the longest-idle connection of another database (PgBouncer evicts it).
+server_idle_timeout = {server_idle}
 server_lifetime = 600
 ; Fail fast when the server behind is down so the app can route around it
 ; (defaults are 15 s, 15 s and 120 s: a dead replica would hang reads for minutes).
@@ -100,7 +100,10 @@ def pgbouncer_up(instance: PgInstance) -> None:
             return
         system.stop_pid(pid, signal.SIGINT)
     system.refuse_foreign_port(instance.pooler_port, f"pgbouncer-{instance.name}")
-    system.run([system.binary("pgbouncer"), "-d", str(directory / "pgbouncer.ini")], as_service=True)
+    # Every client and server connection is a file: runuser's session starts at a soft limit of
+    # 1,024, below the cap alone, so the soft limit is raised to the hard one first.
+    system.run(["sh", "-c", 'ulimit -n "$(ulimit -Hn)"; exec "$@"', "pgbouncer",
+                system.binary("pgbouncer"), "-d", str(directory / "pgbouncer.ini")], as_service=True)
     system.wait_for_port(instance.pooler_port)
 
 
@@ -115,7 +118,7 @@ def _write_pgbouncer_config(instance: PgInstance, directory: Path) -> bool:
         include=include, pg_port=instance.port, port=instance.pooler_port,
         userlist=directory / "userlist.txt", superuser=config.SUPERUSER, app_user=config.APP_USER,
         logfile=config.LOG_DIR / f"pgbouncer-{instance.name}.log", pidfile=directory / "pgbouncer.pid",
-        query_wait_timeout=1 if instance.is_replica else 5,
+        query_wait_timeout=1 if instance.is_replica else 5, server_idle=config.SERVER_IDLE_SECONDS,
     )
     path = directory / "pgbouncer.ini"
     changed = not path.exists() or path.read_text() != ini

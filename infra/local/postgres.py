@@ -13,7 +13,7 @@ PG_CONF = """# Written by `python -m infra.local up` on every run: edit infra/lo
 listen_addresses = '127.0.0.1'
 port = {port}
 unix_socket_directories = '{run_dir}'
-max_connections = 500
+max_connections = {max_connections}
 # Django's connection time zone: a new connection then needs no SET TIME ZONE.
 timezone = 'UTC'
 shared_buffers = 128MB
@@ -85,7 +85,8 @@ def _prepare_dirs(instance: PgInstance) -> None:
 def write_conf(instance: PgInstance) -> bool:
     """Write our settings file; return True when it changed."""
     path = instance.data_dir / "tessera.conf"
-    conf = PG_CONF.format(port=instance.port, run_dir=config.RUN_DIR)
+    conf = PG_CONF.format(port=instance.port, run_dir=config.RUN_DIR,
+                         max_connections=config.SERVER_CONNECTIONS_MAX + config.DIRECT_CONNECTIONS_ROOM)
     if path.exists() and path.read_text() == conf:
         return False
     path.write_text(conf)

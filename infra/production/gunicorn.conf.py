@@ -9,6 +9,7 @@ server connection counts low.
 import glob
 import multiprocessing
 import os
+import resource
 from pathlib import Path
 
 bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
@@ -25,6 +26,12 @@ errorlog = "-"
 loglevel = os.environ.get("GUNICORN_LOGLEVEL", "info")
 # Access log lines carry the request id our middleware echoes back.
 access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms req=%({x-request-id}o)s'
+
+# A worker keeps a client connection to the pooler per hot tenant and kind (TENANT_CLIENT_CONNECTIONS_MAX,
+# 2,200 by default): the soft limit of open files is raised to the hard one (often 1,024 -> 1,048,576).
+_soft, _hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+if _hard == resource.RLIM_INFINITY or _soft < _hard:
+    resource.setrlimit(resource.RLIMIT_NOFILE, (_hard if _hard != resource.RLIM_INFINITY else 1 << 20, _hard))
 
 # --- Metrics (docs/observability.md) ----------------------------------------------
 # Every worker writes its samples under PROMETHEUS_MULTIPROC_DIR; the settings use the

@@ -55,7 +55,8 @@ class DatabaseWrapper(base.DatabaseWrapper):
         if self.settings_dict.get("SHARED_CONNECTIONS"):
             self._pool_key = pool_key(self.alias, conn_params)
             conn = runtime.pool.take(self._pool_key, str(conn_params.get("dbname", "")),
-                                     check_after=self._idle_seconds())
+                                     check_after=self._idle_seconds(),
+                                     ping_after=float(settings.TENANT_POOL_PING_SECONDS))
         self._reserved = runtime.budget.reserve(self.alias, from_pool=conn is not None)
         return conn if conn is not None else super().get_new_connection(conn_params)
 

@@ -8,13 +8,14 @@ from typing import Any
 
 import pytest
 from django.db import connections
+from django.test import override_settings
 from psycopg2 import extensions
 
 from projects.models import Project
 from routers import TenantSpec, consistency, registry, tenant_atomic, tenant_context
 from routers.pool import SharedPool, pool_key
 from routers.runtime import runtime
-from tests.routers.helpers import pgbouncer_clients
+from tests.routers.helpers import pgbouncer_clients, superuser_query
 
 
 def _in_thread(work: Callable[[], Any]) -> Any:
@@ -64,6 +65,21 @@ def test_another_thread_takes_the_connection_a_request_returned(fresh_runtime: d
     assert first == second  # the very same client connection: no second login
     assert runtime.pool.hits == hits + 1
     assert pgbouncer_clients(pooler.port, beta.database) == 1
+
+
+def test_a_connection_the_pooler_closed_is_dropped_without_a_ping(fresh_runtime: dict[str, TenantSpec]) -> None:
+    beta = fresh_runtime["beta"]
+    pooler = registry.server_for(beta).pooler
+    assert pooler is not None
+    _in_thread(lambda: _request(beta))  # its connection is now idle in the pool
+    # The pooler drops the database's client connections, as a restart of it would.
+    for command in (f"KILL {beta.database}", f"RESUME {beta.database}"):
+        superuser_query(pooler.port, command, dbname="pgbouncer", password="postgres")
+    misses = runtime.pool.misses
+    # Past the health-check window but far from a ping: the quiet-socket check alone must catch it.
+    with override_settings(DB_HEALTH_CHECK_IDLE_SECONDS=0, TENANT_POOL_PING_SECONDS=3600):
+        _in_thread(lambda: _request(beta))  # would fail with "server closed the connection" if handed out
+    assert runtime.pool.misses == misses + 1  # the closed one was dropped, a new one opened
 
 
 def test_a_shared_connection_never_serves_another_tenant(fresh_runtime: dict[str, TenantSpec]) -> None:

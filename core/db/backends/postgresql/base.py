@@ -33,6 +33,10 @@ class DatabaseWrapper(base.DatabaseWrapper):
         self.last_used = 0.0
         lifecycle.track(self)  # the per-request upkeep walks what this thread holds (core.db.lifecycle)
 
+    def connect(self) -> None:
+        super().connect()
+        lifecycle.track(self)  # back in the upkeep's table (it leaves it while closed)
+
     def close_if_health_check_failed(self) -> None:
         recently = time.monotonic() - self.last_used < self._idle_seconds()
         if self.connection is not None and recently and not self.errors_occurred:
