@@ -41,10 +41,16 @@ def plan_limits(plan: str) -> PlanLimits:
     return PlanLimits(**settings.TENANT_PLANS[plan or DEFAULT_PLAN])
 
 
+def parse_rate(rate: str) -> tuple[int, int]:
+    """Return (requests, seconds) of a rate like `20/min` (`s`, `m`, `h`, `d` or longer words)."""
+    count, _, period = rate.partition("/")
+    return int(count), PERIODS[period.strip().lower()[:1]]
+
+
 def rate_per_second(rate: str) -> float:
     """Return a DRF rate ("600/min") as requests per second."""
-    count, period = rate.split("/")
-    return int(count) / PERIODS[period[0]]
+    count, seconds = parse_rate(rate)
+    return count / seconds
 
 
 def plan_problems(plans: Any, names: list[str]) -> list[str]:

@@ -39,9 +39,9 @@ from django.http import HttpRequest
 
 from core.clients import client_ip
 from core.errors import ApiError, CoreErrorCode
+from core.plans import parse_rate
 
 signed_in = Signal()  # sent with `request` and `user` after a password check succeeded
-PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}  # by first letter, as DRF reads its rates
 
 
 class SigninThrottled(ApiError):
@@ -54,12 +54,6 @@ class SigninBusy(ApiError):
     status_code = 503
     code = CoreErrorCode.SIGNIN_BUSY
     detail = "Too many sign-ins in progress; try again in a moment."
-
-
-def parse_rate(rate: str) -> tuple[int, int]:
-    """Return (requests, seconds) of a rate like `20/min` (`s`, `m`, `h`, `d` or longer words)."""
-    count, _, period = rate.partition("/")
-    return int(count), PERIODS[period.strip().lower()[:1]]
 
 
 class _Gate:

@@ -6,6 +6,7 @@ process (TENANT_CONNECTIONS_MAX), so fewer processes with several threads keep
 server connection counts low.
 """
 
+import contextlib
 import glob
 import multiprocessing
 import os
@@ -30,8 +31,9 @@ access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms req=%({x-request-id}o)s'
 # A worker keeps a client connection to the pooler per hot tenant and kind (TENANT_CLIENT_CONNECTIONS_MAX,
 # 2,200 by default): the soft limit of open files is raised to the hard one (often 1,024 -> 1,048,576).
 _soft, _hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-if _hard == resource.RLIM_INFINITY or _soft < _hard:
-    resource.setrlimit(resource.RLIMIT_NOFILE, (_hard if _hard != resource.RLIM_INFINITY else 1 << 20, _hard))
+if _hard != resource.RLIM_INFINITY and _soft < _hard:
+    with contextlib.suppress(ValueError, OSError):  # refused (a container): run with what was given
+        resource.setrlimit(resource.RLIMIT_NOFILE, (_hard, _hard))
 
 # --- Metrics (docs/observability.md) ----------------------------------------------
 # Every worker writes its samples under PROMETHEUS_MULTIPROC_DIR; the settings use the

@@ -38,7 +38,7 @@ from django_redis import get_redis_connection
 from rest_framework.throttling import BaseThrottle
 
 from core.clients import client_ip
-from core.plans import PERIODS, plan_limits, rate_per_second
+from core.plans import parse_rate, plan_limits, rate_per_second
 from routers import current_tenant_or_none
 
 logger = logging.getLogger(__name__)
@@ -95,12 +95,6 @@ class _RedisState:
 
 
 state = _RedisState()
-
-
-def parse_rate(rate: str) -> tuple[int, int]:
-    """Return a DRF-style rate ("600/min") as (requests, period in seconds)."""
-    count, period = rate.split("/")
-    return int(count), int(PERIODS[period[0]])
 
 
 def rate_for(scope: str) -> str | None:

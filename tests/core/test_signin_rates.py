@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from core.signin import parse_rate
+from core.plans import parse_rate
 
 pytestmark = pytest.mark.unit
 

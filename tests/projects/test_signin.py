@@ -9,6 +9,7 @@ from django.contrib.auth.models import User
 from django.test import Client, override_settings
 
 from core import signin
+from core.plans import parse_rate
 from core.settings import base
 from routers import tenant_context
 from tests.core.hashers import CountingHasher
@@ -104,5 +105,5 @@ def test_anonymous_requests_never_spend_the_tenant_wide_bucket(product: dict[str
 
 
 def test_rates_read_like_drf_rates() -> None:
-    assert [signin.parse_rate(rate) for rate in ("30/min", "30/minute", "5/s", "2/hour", "1/day")] == [
+    assert [parse_rate(rate) for rate in ("30/min", "30/minute", "5/s", "2/hour", "1/day")] == [
         (30, 60), (30, 60), (5, 1), (2, 3600), (1, 86400)]
