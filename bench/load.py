@@ -68,6 +68,15 @@ class LoadResult:
     def rps(self) -> float:
         return self.requests / self.seconds
 
+    @classmethod
+    def combined(cls, runs: list[LoadResult]) -> LoadResult:
+        """Return consecutive runs as one: summed counts and time, each percentile its worst run's."""
+        return cls(requests=sum(r.requests for r in runs), seconds=sum(r.seconds for r in runs),
+                   non_2xx=sum(r.non_2xx for r in runs), socket_errors=sum(r.socket_errors for r in runs),
+                   p50_ms=max(r.p50_ms for r in runs), p90_ms=max(r.p90_ms for r in runs),
+                   p99_ms=max(r.p99_ms for r in runs),
+                   mean_ms=sum(r.mean_ms * r.requests for r in runs) / max(1, sum(r.requests for r in runs)))
+
 
 def ensure_wrk() -> str:
     """Return wrk's path, installing the Debian package first when root and missing."""

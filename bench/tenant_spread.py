@@ -13,9 +13,11 @@ config, workers and threads, all on PostgreSQL server a):
 For each size, wrk sends 80 % `GET /api/tasks/<id>/` and 20 % `PATCH` of the
 title (token auth) to a random tenant and task, several rounds in a rotating
 order. While Tessera runs, the server connections to its tenant databases
-on server a's primary and replica are sampled (`pg_stat_activity`) every
-0.25 s. Written to `bench/results/tenant_spread.json`, with the top-level
-figures `ratio_spread_vs_one`, `ratio_vs_django_tenants`,
+on server a's primary and replica are sampled (`pg_stat_activity`, and
+which of them the pooler holds, `SHOW SERVERS`) every 0.25 s, and each round
+records the machine's CPU per request and the kernel threads' share of it
+(`bench/cpu.py`). Written to `bench/results/tenant_spread.json`, with the
+top-level figures `ratio_spread_vs_one`, `ratio_vs_django_tenants`,
 `max_server_connections`, `server_connection_cap` and `errors`.
 
     python -m bench.tenant_spread [--quick] [--sizes 1,100,1000] [--rounds 3]     (services up)
@@ -31,16 +33,21 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench import load
+from bench import cpu, load
 from bench.common import print_table, setup_django, sized_options, write_result
 from bench.http_overhead import CONTENDERS, contender_command
 from bench.stack import Server, server_port
 
 WRITE_SHARE = 0.2
 FULL = {"sizes": "1,100,1000", "tasks": 5, "workers": 2, "threads": 4, "connections": 16, "wrk_threads": 2,
-        "seconds": 10.0, "warmup": 3.0, "warmup_per_tenant": 0.1, "rounds": 3}
+        "seconds": 10.0, "warmup": 3.0, "warmup_per_tenant": 0.1, "warmup_max_per_tenant": 0.6,
+        "warmup_chunk": 10.0, "rounds": 3}
 QUICK = {"sizes": "1,4", "tasks": 3, "workers": 1, "threads": 2, "connections": 4, "wrk_threads": 1,
-         "seconds": 1.0, "warmup": 1.0, "warmup_per_tenant": 0.0, "rounds": 1}
+         "seconds": 1.0, "warmup": 1.0, "warmup_per_tenant": 0.0, "warmup_max_per_tenant": 0.0,
+         "warmup_chunk": 1.0, "rounds": 1}
+# Tessera's warm-up ends when a chunk added fewer pooler client connections than this share of the
+# tenants: every worker then holds a connection per hot tenant and kind (primary, replica).
+SETTLED_SHARE = 0.01
 
 
 def prepare(size: int, tasks: int) -> tuple[list[str], list[int], str]:
@@ -70,26 +77,46 @@ def check_answers(servers: dict[str, Server], host: str, task_id: int, token: st
             raise RuntimeError(f"{name} answered GET {status}, PATCH {written}")
 
 
-def server_connections() -> int:
-    """Return the server connections to Tessera's tenant databases on server a (primary + replica, largest)."""
+def server_connections() -> dict[str, int]:
+    """Return the server connections to Tessera's tenant databases on server a (primary or replica,
+    the larger): the backends PostgreSQL lists, and those of them its pooler no longer holds.
+
+    PgBouncer's cap counts the connections it holds. A connection it closes (an idle one of
+    another database, evicted at the cap) is still a backend until that process has exited, and
+    the pooler opens the new one meanwhile: those are the `unpooled` ones (a direct connection
+    to a tenant database would be one too).
+    """
     import psycopg2
     from django.conf import settings
 
+    from bench.stack import pgbouncer_rows
     from core.dbservers import configured_servers
 
     config = configured_servers()["a"]
-    counts = []
-    for endpoint in (config.primary, *config.replicas):
+    prefix = settings.TENANT_DB_NAME_PREFIX
+    seen = {"backends": 0, "unpooled": 0}
+    for endpoint, pooler in zip((config.primary, *config.replicas), (config.pooler, *config.replica_poolers),
+                                strict=True):
         conn = psycopg2.connect(host=endpoint.host, port=endpoint.port, user=config.user,
                                 password=config.password, dbname="postgres")
         try:
             with conn.cursor() as cursor:
-                cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE starts_with(datname, %s)",
-                               [settings.TENANT_DB_NAME_PREFIX])
-                counts.append(int(cursor.fetchone()[0]))
+                cursor.execute("SELECT client_port FROM pg_stat_activity WHERE starts_with(datname, %s)", [prefix])
+                ports = [row[0] for row in cursor.fetchall()]
         finally:
             conn.close()
-    return max(counts)
+        held = {row["local_port"] for row in pgbouncer_rows(config, pooler, "SHOW SERVERS")} if pooler else set()
+        unpooled = sum(1 for port in ports if port not in held)
+        if len(ports) > seen["backends"]:
+            seen = {"backends": len(ports), "unpooled": unpooled}
+    return seen
+
+
+def watch_peak(peak: dict[str, int], seen: dict[str, int]) -> None:
+    """Keep in `peak` the most backends seen, the most of them the pooler held, and the most it did not."""
+    peak["backends"] = max(peak.get("backends", 0), seen["backends"])
+    peak["pooled"] = max(peak.get("pooled", 0), seen["backends"] - seen["unpooled"])
+    peak["unpooled"] = max(peak.get("unpooled", 0), seen["unpooled"])
 
 
 def run_size(size: int, opts: dict[str, Any]) -> dict[str, Any]:
@@ -98,7 +125,10 @@ def run_size(size: int, opts: dict[str, Any]) -> dict[str, Any]:
     servers = {name: Server(f"spread-{name}", settings, server_port(index), int(opts["workers"]),
                             int(opts["threads"])) for index, (name, (_, settings)) in enumerate(CONTENDERS.items())}
     samples: dict[str, list[load.LoadResult]] = {name: [] for name in servers}
-    peak, memory = [0], {}
+    peak: dict[str, int] = {}
+    memory: dict[str, dict[str, float]] = {}
+    spent: dict[str, list[dict[str, object]]] = {name: [] for name in servers}
+    settled: list[dict[str, Any]] = [{}]
     try:
         for server in servers.values():
             start(server)
@@ -111,12 +141,19 @@ def run_size(size: int, opts: dict[str, Any]) -> dict[str, Any]:
             # served before); its rate is kept as the cold figure.
             warmup = max(float(opts["warmup"]), float(opts["warmup_per_tenant"]) * size)
             for name in names:
-                samples[name].append(wrk(servers[name], script, opts, warmup, peak if name == "on" else None))
-                print(f"  {size} tenants, warm-up {name}: {samples[name][-1].rps:.0f} req/s", flush=True)
+                if name == "on":
+                    result, settled[0] = warm_until_settled(servers[name], script, opts, size, warmup, peak)
+                else:
+                    result = wrk(servers[name], script, opts, warmup, None)
+                samples[name].append(result)
+                print(f"  {size} tenants, warm-up {name}: {result.rps:.0f} req/s over {result.seconds:.0f} s",
+                      flush=True)
             for round_no in range(int(opts["rounds"])):
                 for name in names[round_no % 3:] + names[:round_no % 3]:
+                    before = cpu.snapshot()
                     samples[name].append(wrk(servers[name], script, opts, opts["seconds"],
                                              peak if name == "on" else None))
+                    spent[name].append(cpu.per_request(before, cpu.snapshot(), samples[name][-1].requests))
                     if name == "on":
                         memory = most_memory(memory)
                     print(f"  {size} tenants, round {round_no + 1} {name}: {samples[name][-1].rps:.0f} req/s",
@@ -126,8 +163,47 @@ def run_size(size: int, opts: dict[str, Any]) -> dict[str, Any]:
             server.stop()
         for name in CONTENDERS:
             contender_command(name, "--drop")
-    return {"max_server_connections": peak[0], "server_memory": memory,
-            **{name: summarise(rounds) for name, rounds in samples.items()}}
+    return {"max_server_connections": peak.get("backends", 0), "max_pooled_server_connections": peak.get("pooled", 0),
+            "max_unpooled_backends": peak.get("unpooled", 0), "server_memory": memory, "warmup_on": settled[0],
+            **{name: {**summarise(rounds), **cpu_summary(spent[name])} for name, rounds in samples.items()}}
+
+
+def pooler_clients() -> int:
+    """Return the client connections Tessera's workers hold to its tenant databases on server a's poolers."""
+    from django.conf import settings
+
+    from bench.stack import pgbouncer_rows
+    from core.dbservers import configured_servers
+
+    config = configured_servers()["a"]
+    poolers = [endpoint for endpoint in (config.pooler, *config.replica_poolers) if endpoint]
+    return sum(1 for endpoint in poolers for row in pgbouncer_rows(config, endpoint, "SHOW CLIENTS")
+               if str(row["database"]).startswith(settings.TENANT_DB_NAME_PREFIX))
+
+
+def warm_until_settled(server: Server, script: Path, opts: dict[str, Any], size: int, least: float,
+                       peak: dict[str, int]) -> tuple[load.LoadResult, dict[str, Any]]:
+    """Warm Tessera in chunks until its workers stop logging in to the pooler; return the whole warm-up.
+
+    A worker keeps a client connection per tenant and kind it served, and the
+    first visit of a tenant in each worker pays a pooler login. wrk's keep-alive
+    connections stay with the worker that accepted them for a run, so the
+    warm-up is several runs (each spreads its connections afresh) and ends once
+    a chunk added fewer than `SETTLED_SHARE` x size clients, after `least`
+    seconds at least and `warmup_max_per_tenant` x size at most.
+    """
+    chunk, most = float(opts["warmup_chunk"]), max(least, float(opts["warmup_max_per_tenant"]) * size)
+    runs: list[load.LoadResult] = []
+    clients = pooler_clients()
+    spent, added = 0.0, size
+    while spent < least or (added >= max(1.0, SETTLED_SHARE * size) and spent < most):
+        runs.append(wrk(server, script, opts, min(chunk, most - spent), peak))
+        spent += runs[-1].seconds
+        before, clients = clients, pooler_clients()
+        added = clients - before
+    whole = load.LoadResult.combined(runs)
+    return whole, {"seconds": round(spent, 1), "chunks": len(runs), "pooler_clients": clients,
+                   "last_chunk_added": added, "settled": added < max(1.0, SETTLED_SHARE * size)}
 
 
 def most_memory(before: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
@@ -153,14 +229,14 @@ def start(server: Server, attempts: int = 3) -> None:
             server.port += 10
 
 
-def wrk(server: Server, script: Path, opts: dict[str, Any], seconds: float, peak: list[int] | None,
+def wrk(server: Server, script: Path, opts: dict[str, Any], seconds: float, peak: dict[str, int] | None,
         ) -> load.LoadResult:
     """Run wrk once against `server`; sample the server connections meanwhile when `peak` is given."""
     done = threading.Event()
 
     def watch() -> None:
         while not done.is_set():
-            peak[0] = max(peak[0], server_connections())  # type: ignore[index]
+            watch_peak(peak, server_connections())  # type: ignore[arg-type]
             time.sleep(0.25)
 
     watcher = threading.Thread(target=watch) if peak is not None else None
@@ -173,6 +249,16 @@ def wrk(server: Server, script: Path, opts: dict[str, Any], seconds: float, peak
         done.set()
         if watcher:
             watcher.join()
+
+
+def cpu_summary(rounds: list[dict[str, object]]) -> dict[str, object]:
+    """Return the median machine and kernel-thread CPU ms per request of the measured rounds."""
+    if not rounds:
+        return {}
+    return {"cpu_ms_per_request": statistics.median(float(r["cpu_ms"]) for r in rounds),  # type: ignore[arg-type]
+            "kernel_threads_ms_per_request": statistics.median(float(r["kernel_threads_ms"])  # type: ignore[arg-type]
+                                                               for r in rounds),
+            "top_kernel_thread": str(rounds[-1]["top_kernel_thread"])}
 
 
 def summarise(rounds: list[load.LoadResult]) -> dict[str, float]:
@@ -193,15 +279,19 @@ def report(results: dict[int, dict[str, Any]], opts: dict[str, Any]) -> None:
         "ratio_vs_django_tenants": many["on"]["rps"] / many["dt"]["rps"],
         "max_server_connections": max(r["max_server_connections"] for r in results.values()),
         "server_connection_cap": int(settings.TENANT_SERVER_CONNECTIONS_MAX),
+        "max_pooled_server_connections": max(r["max_pooled_server_connections"] for r in results.values()),
+        "max_unpooled_backends": max(r["max_unpooled_backends"] for r in results.values()),
         "errors": sum(r[name]["errors"] for r in results.values() for name in CONTENDERS),
     }
     rows = [(str(size), CONTENDERS[name][0], f"{r[name]['rps']:.0f}", f"{r[name]['p50_ms']:.1f}",
-             f"{r[name]['p99_ms']:.1f}", str(r[name]["errors"]),
+             f"{r[name]['p99_ms']:.1f}", f"{r[name].get('cpu_ms_per_request', 0):.1f}",
+             f"{r[name].get('kernel_threads_ms_per_request', 0):.1f}", str(r[name]["errors"]),
              str(r["max_server_connections"]) if name == "on" else "")
             for size, r in sorted(results.items()) for name in CONTENDERS]
     print_table(f"80/20 read/write spread over N tenants: median of {int(opts['rounds'])} rounds of "
                 f"{opts['seconds']:.0f} s, gunicorn {int(opts['workers'])}x{int(opts['threads'])}", rows,
-                ("tenants", "contender", "req/s", "p50 ms", "p99 ms", "errors", "server conns"))
+                ("tenants", "contender", "req/s", "p50 ms", "p99 ms", "CPU ms/req", "kthreads ms/req", "errors",
+                 "server conns"))
     print("\n" + ", ".join(f"{key} {value:.3f}" if isinstance(value, float) else f"{key} {value}"
                            for key, value in summary.items()))
     path = write_result("tenant_spread", {**summary, "options": opts,

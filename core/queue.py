@@ -19,6 +19,7 @@ task object sends it (a `TenantTask` still adds its tenant headers).
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -33,6 +34,7 @@ logger = logging.getLogger("tessera.queue")
 # connect timeout per attempt, so a request gives up after two quick retries.
 PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2}
 RETRY_AFTER_SECONDS = 5
+_discovery_lock = threading.Lock()
 
 
 class QueueUnavailable(ApiError):
@@ -42,9 +44,16 @@ class QueueUnavailable(ApiError):
 
 
 def _registered(name: str) -> Any:
-    """Return the project's task `name` (our app, not celery.current_app: that one is per thread)."""
-    if name not in app.tasks:  # autodiscovery is lazy: import every app's tasks module once
-        app.loader.import_default_modules()
+    """Return the project's task `name` (our app, not celery.current_app: that one is per thread).
+
+    Autodiscovery is lazy: the first lookup of a name not registered yet imports every app's
+    tasks module. One thread does it while the others wait: Celery runs the discovery once, so a
+    thread that asked while another was still importing found nothing and failed the request.
+    """
+    if name not in app.tasks:
+        with _discovery_lock:
+            if name not in app.tasks:
+                app.loader.import_default_modules()
     return app.tasks[name]
 
 

@@ -41,7 +41,9 @@ reserve_pool_size = 0
 ; requests of one tenant of the hot set. At the cap, a database new to the pooler
 ; gets the longest-idle connection of another database (PgBouncer evicts it).
 server_idle_timeout = {server_idle}
-server_lifetime = 600
+; A server connection lives an hour (PgBouncer's default): each replacement is a backend start
+; and a cold catalog cache, and with a thousand hot databases a short lifetime recycles several a second.
+server_lifetime = 3600
 ; Fail fast when the server behind is down so the app can route around it
 ; (defaults are 15 s, 15 s and 120 s: a dead replica would hang reads for minutes).
 server_login_retry = 1

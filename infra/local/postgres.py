@@ -17,6 +17,11 @@ max_connections = {max_connections}
 # Django's connection time zone: a new connection then needs no SET TIME ZONE.
 timezone = 'UTC'
 shared_buffers = 128MB
+# The autovacuum launcher starts one worker per naptime / databases: with the default 1 min and
+# a thousand tenant databases that is a worker (a fork and a catalog read, about 10 ms of CPU) every
+# 100 ms, 7 % of a core with no traffic at all. 10 min keeps it under 2 a second at 1,000 databases;
+# a database's tables are still vacuumed within 10 min of passing their thresholds.
+autovacuum_naptime = 10min
 # Local development: durability is traded for speed. Never copy to production.
 # synchronous_commit stays on so WAL is flushed, and so streamed, at commit.
 fsync = off
