@@ -39,9 +39,11 @@ from bench.http_overhead import CONTENDERS, contender_command
 from bench.stack import Server, server_port
 
 WRITE_SHARE = 0.2
+# Five rounds: on this machine the CPU a request takes moves by up to a third from one 10 s round to
+# the next, for every contender alike (the host's other tenants); the median of five holds better.
 FULL = {"sizes": "1,100,1000", "tasks": 5, "workers": 2, "threads": 4, "connections": 16, "wrk_threads": 2,
         "seconds": 10.0, "warmup": 3.0, "warmup_per_tenant": 0.1, "warmup_max_per_tenant": 0.6,
-        "warmup_chunk": 10.0, "rounds": 3}
+        "warmup_chunk": 10.0, "rounds": 5}
 QUICK = {"sizes": "1,4", "tasks": 3, "workers": 1, "threads": 2, "connections": 4, "wrk_threads": 1,
          "seconds": 1.0, "warmup": 1.0, "warmup_per_tenant": 0.0, "warmup_max_per_tenant": 0.0,
          "warmup_chunk": 1.0, "rounds": 1}
@@ -150,10 +152,12 @@ def run_size(size: int, opts: dict[str, Any]) -> dict[str, Any]:
                       flush=True)
             for round_no in range(int(opts["rounds"])):
                 for name in names[round_no % 3:] + names[:round_no % 3]:
-                    before = cpu.snapshot()
+                    workers = servers[name].worker_pids()
+                    before = cpu.snapshot(workers=workers)
                     samples[name].append(wrk(servers[name], script, opts, opts["seconds"],
                                              peak if name == "on" else None))
-                    spent[name].append(cpu.per_request(before, cpu.snapshot(), samples[name][-1].requests))
+                    spent[name].append(cpu.per_request(before, cpu.snapshot(workers=workers),
+                                                       samples[name][-1].requests))
                     if name == "on":
                         memory = most_memory(memory)
                     print(f"  {size} tenants, round {round_no + 1} {name}: {samples[name][-1].rps:.0f} req/s",
@@ -165,7 +169,7 @@ def run_size(size: int, opts: dict[str, Any]) -> dict[str, Any]:
             contender_command(name, "--drop")
     return {"max_server_connections": peak.get("backends", 0), "max_pooled_server_connections": peak.get("pooled", 0),
             "max_unpooled_backends": peak.get("unpooled", 0), "server_memory": memory, "warmup_on": settled[0],
-            **{name: {**summarise(rounds), **cpu_summary(spent[name])} for name, rounds in samples.items()}}
+            **{name: {**summarise(rounds), **cpu_summary(rounds[1:], spent[name])} for name, rounds in samples.items()}}
 
 
 def pooler_clients() -> int:
@@ -251,14 +255,16 @@ def wrk(server: Server, script: Path, opts: dict[str, Any], seconds: float, peak
             watcher.join()
 
 
-def cpu_summary(rounds: list[dict[str, object]]) -> dict[str, object]:
-    """Return the median machine and kernel-thread CPU ms per request of the measured rounds."""
+def cpu_summary(results: list[load.LoadResult], rounds: list[dict[str, object]]) -> dict[str, object]:
+    """Return the median machine and kernel-thread CPU ms per request of the measured rounds, and
+    each round's req/s beside its CPU figures and its busiest worker's share."""
     if not rounds:
         return {}
     return {"cpu_ms_per_request": statistics.median(float(r["cpu_ms"]) for r in rounds),  # type: ignore[arg-type]
             "kernel_threads_ms_per_request": statistics.median(float(r["kernel_threads_ms"])  # type: ignore[arg-type]
                                                                for r in rounds),
-            "top_kernel_thread": str(rounds[-1]["top_kernel_thread"])}
+            "top_kernel_thread": str(rounds[-1]["top_kernel_thread"]),
+            "rounds": [{"rps": round(result.rps, 1), **spent} for result, spent in zip(results, rounds, strict=True)]}
 
 
 def summarise(rounds: list[load.LoadResult]) -> dict[str, float]:

@@ -39,6 +39,20 @@ def test_per_request_counts_busy_time_and_only_the_children_of_kthreadd(tmp_path
     # kdamond 1 s, kswapd 0.5 s, a kernel thread born meanwhile 0.5 s; the postgres process is no kernel thread
     assert spent["kernel_threads_ms"] == pytest.approx(2.0)
     assert spent["top_kernel_thread"] == "kdamond.0"
+    assert spent["busiest_worker_share"] == 0.0  # no workers asked for
+
+
+def test_busiest_worker_share_says_how_unevenly_the_workers_shared_the_load(tmp_path: Path) -> None:
+    ticks, idle = cpu.TICKS, (0, 0, 0, 0, 0, 0, 0, 0)
+    before = cpu.snapshot(fake_proc(tmp_path / "a", idle, {
+        701: ("python", 700, ticks, 0), 702: ("python", 700, ticks, 0), 703: ("python", 700, 0, 0)}),
+        workers=[701, 702])
+    after = cpu.snapshot(fake_proc(tmp_path / "b", idle, {
+        701: ("python", 700, 4 * ticks, 0), 702: ("python", 700, 2 * ticks, 0), 703: ("python", 700, 9 * ticks, 0)}),
+        workers=[701, 702])
+    assert after.workers == {701: 4.0, 702: 2.0}  # 703 was not asked for
+    # 3 s and 1 s of the workers' 4 s: the busiest did three quarters
+    assert cpu.per_request(before, after, requests=100)["busiest_worker_share"] == 0.75
 
 
 def test_peaks_keep_the_most_backends_and_the_most_the_pooler_held_or_did_not() -> None:
