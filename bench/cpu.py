@@ -1,8 +1,8 @@
 """The machine's CPU over a benchmark run: all of it per request, and the kernel threads' share.
 
 A load run's req/s says how fast; this says what the machine spent for each
-request, which is steadier than req/s on a shared 2-core machine, and how
-much of it the kernel took for its own housekeeping (kernel threads such as
+request (CPU-bound rounds: req/s moves with it), how evenly the app's workers
+shared it, and how much of it the kernel took for its own housekeeping (kernel threads such as
 `kdamond`, `kswapd` or `kworker`, children of `kthreadd`). On some virtual
 machines that share grows with the number of processes alive, whatever they
 do (docs/benchmarks.md, tenant_spread), so a contender that holds thousands

@@ -20,7 +20,7 @@ records the machine's CPU per request and the kernel threads' share of it
 top-level figures `ratio_spread_vs_one`, `ratio_vs_django_tenants`,
 `max_server_connections`, `server_connection_cap` and `errors`.
 
-    python -m bench.tenant_spread [--quick] [--sizes 1,100,1000] [--rounds 3]     (services up)
+    python -m bench.tenant_spread [--quick] [--sizes 1,100,1000] [--rounds 5]     (services up)
 """
 
 from __future__ import annotations
@@ -97,8 +97,8 @@ def server_connections() -> dict[str, int]:
     config = configured_servers()["a"]
     prefix = settings.TENANT_DB_NAME_PREFIX
     seen = {"backends": 0, "unpooled": 0}
-    for endpoint, pooler in zip((config.primary, *config.replicas), (config.pooler, *config.replica_poolers),
-                                strict=True):
+    replica_poolers = config.replica_poolers or (None,) * len(config.replicas)  # poolers are optional
+    for endpoint, pooler in zip((config.primary, *config.replicas), (config.pooler, *replica_poolers), strict=True):
         conn = psycopg2.connect(host=endpoint.host, port=endpoint.port, user=config.user,
                                 password=config.password, dbname="postgres")
         try:
@@ -130,7 +130,7 @@ def run_size(size: int, opts: dict[str, Any]) -> dict[str, Any]:
     peak: dict[str, int] = {}
     memory: dict[str, dict[str, float]] = {}
     spent: dict[str, list[dict[str, object]]] = {name: [] for name in servers}
-    settled: list[dict[str, Any]] = [{}]
+    settled: dict[str, Any] = {}
     try:
         for server in servers.values():
             start(server)
@@ -144,7 +144,7 @@ def run_size(size: int, opts: dict[str, Any]) -> dict[str, Any]:
             warmup = max(float(opts["warmup"]), float(opts["warmup_per_tenant"]) * size)
             for name in names:
                 if name == "on":
-                    result, settled[0] = warm_until_settled(servers[name], script, opts, size, warmup, peak)
+                    result, settled = warm_until_settled(servers[name], script, opts, size, warmup, peak)
                 else:
                     result = wrk(servers[name], script, opts, warmup, None)
                 samples[name].append(result)
@@ -168,7 +168,7 @@ def run_size(size: int, opts: dict[str, Any]) -> dict[str, Any]:
         for name in CONTENDERS:
             contender_command(name, "--drop")
     return {"max_server_connections": peak.get("backends", 0), "max_pooled_server_connections": peak.get("pooled", 0),
-            "max_unpooled_backends": peak.get("unpooled", 0), "server_memory": memory, "warmup_on": settled[0],
+            "max_unpooled_backends": peak.get("unpooled", 0), "server_memory": memory, "warmup_on": settled,
             **{name: {**summarise(rounds), **cpu_summary(rounds[1:], spent[name])} for name, rounds in samples.items()}}
 
 
