@@ -74,6 +74,13 @@ def pgbouncer_clients(pooler_port: int, database_prefix: str) -> int:
     return sum(1 for row in rows if str(row["database"]).startswith(database_prefix))
 
 
+def wait_pgbouncer_clients(pooler_port: int, database_prefix: str, expected: int, timeout: float = 30.0) -> None:
+    """Wait until PgBouncer lists exactly `expected` clients for the prefix (it learns of a closed one
+    asynchronously: on a busy machine a client closed a moment ago may still be listed)."""
+    wait_for(lambda: pgbouncer_clients(pooler_port, database_prefix) == expected, timeout,
+             f"PgBouncer listing {expected} clients of {database_prefix}")
+
+
 def wait_pooler_reaches_replica(dbname: str, timeout: float = 60.0) -> None:
     """After a replica restart, wait until its PgBouncer serves `dbname` again (pools back off per database)."""
     pooler = configured_servers()["a"].replica_poolers[0]
