@@ -2,8 +2,9 @@
 
 * Tenant request (`GET /api/me/` through the whole middleware stack, Django test
   client, in process): usage metering on vs off (`USAGE_METERING_ENABLED`,
-  toggled between interleaved rounds), and `usage_count` alone (the one
-  pipelined Redis round trip).
+  toggled between interleaved rounds), `usage_count` alone (a count added to
+  the process's buffer) and `buffer.send()` of one tenant-day (the one
+  MULTI/EXEC round trip the buffer's thread makes once a second).
 * Platform action (`tenant_suspend` then `tenant_resume`, the services the API
   calls): with the audit record vs with `tenants.services.audit_record`
   replaced by a no-op for the baseline rounds (only here, to measure it), and
@@ -71,7 +72,9 @@ def request_cases(spec: Any, token: str) -> dict[str, Callable[[], object]]:
 
     return {"request, metering off": _toggled(False, get), "request, metering on": _toggled(True, get),
             "usage_count alone": lambda: usage.usage_count(tenant_id=spec.tenant_id or 0, write=False, user_id=1,
-                                                           extra={})}
+                                                           extra={}),
+            "usage batch sent": lambda: (usage.usage_count(tenant_id=spec.tenant_id or 0, write=False, user_id=1,
+                                                           extra={}), usage.buffer.send())}
 
 
 def action_cases(slug: str) -> dict[str, Callable[[], object]]:

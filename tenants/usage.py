@@ -1,13 +1,13 @@
-"""Per-tenant, per-day usage: counted in Redis on the request path, flushed to TenantUsageDay by beat.
+"""Per-tenant, per-day usage: counted in the process, summed in Redis, flushed to TenantUsageDay by beat.
 
-Each tenant request costs one pipelined round trip to Redis (`usage_count`):
-counters in a hash per tenant and day (requests, write requests, and what
-the product noted through `core.metering.usage_note`, e.g. exports), the
-user in a HyperLogLog (distinct users that day), the tenant id in the day's
-set of tenants to flush. When Redis does not answer, the request goes on:
-the increment is dropped, counted in `core.metering.dropped["usage"]` and
-logged, and Redis is left alone for `USAGE_REDIS_RETRY_SECONDS` so a dead
-Redis costs each request nothing more.
+Each tenant request adds its counts to the process's buffer (`usage_count`,
+`tenants.usage_buffer`): requests, write requests, and what the product
+noted through `core.metering.usage_note` (e.g. exports), and the user. Once
+a period (`USAGE_BUFFER_SECONDS`) a thread sends them all in one MULTI/EXEC
+round trip: counters in a hash per tenant and day, the users in a
+HyperLogLog (distinct users that day), the tenant id in the day's set of
+tenants to flush. When Redis does not answer, requests go on and the counts
+wait in the buffer; Redis is left alone for `USAGE_REDIS_RETRY_SECONDS`.
 
 `usage_flush` (the `tenants.usage_flush` beat task) takes each hash with a
 Lua script that reads and deletes it atomically, then adds the counts to
@@ -39,6 +39,7 @@ from core.metering import dropped, request_meter
 from routers import TenantSpec
 from tenants import dbops
 from tenants.models import Tenant, TenantStatus
+from tenants.usage_buffer import Key, Tally, UsageBuffer, install_fork_hook
 
 logger = logging.getLogger("tessera.usage")
 PREFIX = "tessera:usage"
@@ -79,32 +80,47 @@ def _key(day: date, tenant_id: int, suffix: str = "") -> str:
 
 
 def usage_count(*, tenant_id: int, write: bool, user_id: int | None, extra: dict[str, int]) -> bool:
-    """Count one request of `tenant_id` in Redis (one round trip); return False when it was dropped."""
-    if time.monotonic() < client.paused_until:
+    """Count one request of `tenant_id` in this process's buffer (sent to Redis by its thread, or at
+    once when `USAGE_BUFFER_SECONDS` is 0); return False when it was dropped (the buffer is full)."""
+    if not buffer.add((timezone.now().date(), tenant_id), write=write, user_id=user_id, extra=extra):
         dropped.incr("usage")
         return False
-    day, ttl = timezone.now().date(), settings.USAGE_KEY_TTL_SECONDS
-    counters, users, tenants = _key(day, tenant_id), _key(day, tenant_id, ":users"), f"{PREFIX}:{day}:tenants"
-    pipe = client.get().pipeline(transaction=False)
-    pipe.hincrby(counters, "requests", 1)
-    if write:
-        pipe.hincrby(counters, "write_requests", 1)
-    for measure, amount in extra.items():
-        pipe.hincrby(counters, measure, amount)
-    if user_id is not None:
-        pipe.pfadd(users, str(user_id))
-        pipe.expire(users, ttl)
-    pipe.sadd(tenants, str(tenant_id))
-    pipe.expire(counters, ttl)
-    pipe.expire(tenants, ttl)
+    if float(settings.USAGE_BUFFER_SECONDS) <= 0:
+        buffer.send()
+    return True
+
+
+def _send(batch: dict[Key, Tally]) -> bool:
+    """Add a batch of counts to Redis in one MULTI/EXEC round trip; return False (logged) when it failed.
+
+    All or nothing, so a batch merged back after a failure is never counted twice.
+    """
+    if time.monotonic() < client.paused_until:
+        return False  # Redis failed a moment ago: the counts wait in the buffer
+    ttl = settings.USAGE_KEY_TTL_SECONDS
+    pipe = client.get().pipeline(transaction=True)
+    for (day, tenant_id), tally in batch.items():
+        counters, tenants = _key(day, tenant_id), f"{PREFIX}:{day}:tenants"
+        for measure, amount in tally.counters.items():
+            pipe.hincrby(counters, measure, amount)
+        if tally.users:
+            users = _key(day, tenant_id, ":users")
+            pipe.pfadd(users, *map(str, sorted(tally.users)))
+            pipe.expire(users, ttl)
+        pipe.sadd(tenants, str(tenant_id))
+        pipe.expire(counters, ttl)
+        pipe.expire(tenants, ttl)
     try:
         pipe.execute()
     except (redis.RedisError, OSError) as exc:
         client.paused_until = time.monotonic() + settings.USAGE_REDIS_RETRY_SECONDS
-        dropped.incr("usage")
-        logger.warning("usage of tenant %s dropped (Redis: %s)", tenant_id, exc)
+        logger.warning("usage of %s tenant-days kept for later (Redis: %s)", len(batch), exc)
         return False
     return True
+
+
+buffer = UsageBuffer(_send)
+install_fork_hook(buffer)
 
 
 def _user_id(request: HttpRequest) -> int | None:
@@ -185,6 +201,7 @@ def _flush_one(conn: redis.Redis, day: date, tenant: int) -> None:
 def usage_flush(*, today: date | None = None) -> dict[str, int]:
     """Flush the Redis counters of the last FLUSH_DAYS days and sample database sizes; return counts."""
     today = today or timezone.now().date()
+    buffer.send()  # this process's own counts first (the worker's are none; a test's or a shell's may be)
     conn, flushed = client.get(), 0
     for day in (today - timedelta(days=back) for back in range(FLUSH_DAYS)):
         for raw in conn.smembers(f"{PREFIX}:{day}:tenants"):

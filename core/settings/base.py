@@ -238,6 +238,10 @@ USAGE_METERING_ENABLED = env.bool("USAGE_METERING_ENABLED", default=True)
 USAGE_REDIS_URL = env.str("USAGE_REDIS_URL", default="")  # empty: REDIS_URL
 USAGE_REDIS_TIMEOUT_SECONDS = env.float("USAGE_REDIS_TIMEOUT_SECONDS", default=0.25)
 USAGE_REDIS_RETRY_SECONDS = env.float("USAGE_REDIS_RETRY_SECONDS", default=5.0)  # pause after a Redis failure
+# Counts wait in the process this long, then go to Redis together (0: each request sends its own).
+USAGE_BUFFER_SECONDS = env.float("USAGE_BUFFER_SECONDS", default=1.0)
+# Tenant-days a process keeps unsent (Redis down) before it drops new counts (counted as dropped).
+USAGE_BUFFER_MAX_KEYS = env.int("USAGE_BUFFER_MAX_KEYS", default=100_000)
 USAGE_KEY_TTL_SECONDS = env.int("USAGE_KEY_TTL_SECONDS", default=3 * 86400)  # unflushed counts expire after
 USAGE_FLUSH_SECONDS = env.float("USAGE_FLUSH_SECONDS", default=60.0)
 CELERY_BEAT_SCHEDULE = {

@@ -1,7 +1,9 @@
-"""Usage metering on the tenant API: counted in the real Redis per request, flushed exactly once, never a 500."""
+"""Usage metering on the tenant API: counted in the process, summed in the real Redis, flushed exactly once,
+never a 500, nothing dropped while Redis is away."""
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Iterator
 
@@ -12,7 +14,7 @@ from django.utils import timezone
 from core.metering import dropped
 from tenants import usage
 from tenants.models import TenantUsageDay
-from tests.conftest import free_port
+from tests.conftest import free_port, wait_for
 from tests.projects.conftest import TenantWorld, as_user
 from tests.tenants.conftest import Background
 
@@ -26,10 +28,13 @@ def _clear_keys() -> None:
 
 @pytest.fixture
 def metering() -> Iterator[None]:
-    """Start with no counts in Redis (earlier tests' requests counted tenants whose ids are reused)."""
+    """Start with no counts in Redis or in the buffer (earlier tests' requests counted tenants whose ids
+    are reused)."""
+    usage.buffer.reset()
     usage.client.reset()
     _clear_keys()
     yield
+    usage.buffer.reset()
     usage.client.reset()
     _clear_keys()
 
@@ -81,18 +86,65 @@ def test_flushing_twice_or_concurrently_counts_each_request_once(product: dict[s
 
 
 @pytest.mark.usefixtures("metering")
-def test_with_redis_unreachable_requests_succeed_and_the_drop_is_counted(product: dict[str, TenantWorld]) -> None:
+def test_with_redis_unreachable_requests_succeed_and_their_counts_wait(product: dict[str, TenantWorld]) -> None:
     alpha = product["alpha"]
     before = dropped.snapshot().get("usage", 0)
     with override_settings(USAGE_REDIS_URL=f"redis://127.0.0.1:{free_port()}/0"):
         for _ in range(3):
             assert as_user(alpha, "member").get("/api/me/").status_code == 200
         assert as_user(alpha, "member").post("/api/projects/", {"name": "Offline", "key": "OFF"}).status_code == 201
-    assert dropped.snapshot()["usage"] == before + 4  # the first failed, the others skipped Redis (paused)
+        assert usage.buffer.send() is False  # Redis refused the batch: it stays in the buffer
+        assert usage.buffer.pending() == 1
+    assert dropped.snapshot().get("usage", 0) == before  # nothing lost
     usage.client.reset()
-    assert as_user(alpha, "member").get("/api/me/").status_code == 200  # Redis back: counted again
+    assert as_user(alpha, "member").get("/api/me/").status_code == 200  # Redis back: everything goes
     usage.usage_flush()
-    assert day_of(alpha).requests == 1
+    assert (day_of(alpha).requests, day_of(alpha).write_requests) == (5, 1)
+
+
+@pytest.mark.usefixtures("metering")
+def test_a_full_buffer_drops_new_tenant_days_and_counts_them(product: dict[str, TenantWorld]) -> None:
+    before = dropped.snapshot().get("usage", 0)
+    with override_settings(USAGE_REDIS_URL=f"redis://127.0.0.1:{free_port()}/0", USAGE_BUFFER_MAX_KEYS=1):
+        assert as_user(product["alpha"], "member").get("/api/me/").status_code == 200
+        assert usage.buffer.send() is False
+        assert as_user(product["alpha"], "member").get("/api/me/").status_code == 200  # same tenant-day: kept
+        assert as_user(product["beta"], "admin").get("/api/me/").status_code == 200  # a second one: dropped
+    assert dropped.snapshot()["usage"] == before + 1
+    usage.client.reset()
+    usage.usage_flush()
+    assert day_of(product["alpha"]).requests == 2
+    assert day_of(product["beta"]).requests == 0  # its row holds the database size the flush sampled
+
+
+@pytest.mark.usefixtures("metering")
+def test_the_buffer_thread_sends_the_counts_without_being_asked(product: dict[str, TenantWorld]) -> None:
+    with override_settings(USAGE_BUFFER_SECONDS=0.05):
+        assert as_user(product["alpha"], "member").get("/api/me/").status_code == 200
+        wait_for(lambda: usage.buffer.pending() == 0 and list(usage.client.get().scan_iter(f"{usage.PREFIX}:*")),
+                 30, "the counts in Redis")
+    assert usage.buffer.pending() == 0
+
+
+@pytest.mark.usefixtures("metering")
+def test_with_no_buffer_period_each_request_sends_its_own_counts(product: dict[str, TenantWorld]) -> None:
+    with override_settings(USAGE_BUFFER_SECONDS=0):
+        assert as_user(product["alpha"], "member").get("/api/me/").status_code == 200
+        assert usage.buffer.pending() == 0
+        assert list(usage.client.get().scan_iter(f"{usage.PREFIX}:*"))
+
+
+@pytest.mark.usefixtures("metering")
+def test_a_forked_child_starts_with_an_empty_buffer(product: dict[str, TenantWorld]) -> None:
+    with override_settings(USAGE_BUFFER_SECONDS=3600):  # the thread never sends during the test
+        assert as_user(product["alpha"], "member").get("/api/me/").status_code == 200
+        assert usage.buffer.pending() == 1
+        pid = os.fork()
+        if pid == 0:  # the child: its parent's counts are not its to send
+            os._exit(0 if usage.buffer.pending() == 0 else 1)
+        _, status = os.waitpid(pid, 0)
+        assert os.waitstatus_to_exitcode(status) == 0
+        assert usage.buffer.pending() == 1  # the parent still has them
 
 
 @pytest.mark.usefixtures("metering")
