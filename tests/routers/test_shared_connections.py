@@ -36,6 +36,15 @@ def _in_thread(work: Callable[[], Any]) -> Any:
     return result.get("value")
 
 
+def _pooler_forgot_earlier_clients(spec: TenantSpec) -> int:
+    """Wait until the pooler lists no client of `spec`'s database (this process closed its own, and
+    a busy PgBouncer learns of a close asynchronously); return the pooler's port."""
+    pooler = registry.server_for(spec).pooler
+    assert pooler is not None
+    wait_pgbouncer_clients(pooler.port, spec.database, 0)
+    return pooler.port
+
+
 def _request(spec: TenantSpec) -> int:
     """Serve one read of `spec` like a request, returning the id of the client connection it used."""
     with consistency.read_scope(primary_only=True), tenant_context(spec):
@@ -46,31 +55,26 @@ def _request(spec: TenantSpec) -> int:
 @pytest.fixture
 def fresh_runtime(tenants: dict[str, TenantSpec], django_db_blocker: pytest.FixtureRequest,
                   ) -> Iterator[dict[str, TenantSpec]]:
-    """The two-tenant world with no idle shared connection left by earlier tests, and none of their
-    closed ones still listed by the pooler."""
+    """The two-tenant world with no idle shared connection left by earlier tests."""
     with django_db_blocker.unblock():  # type: ignore[attr-defined]
         connections.close_all()
         runtime.reset()
         gc.collect()  # a wrapper of an ended thread closes its connection when it is collected
         for spec in tenants.values():
             runtime.registry.ensure(spec)
-            pooler = registry.server_for(spec).pooler
-            if pooler is not None:
-                wait_pgbouncer_clients(pooler.port, spec.database, 0)
         yield tenants
         connections.close_all()
 
 
 def test_another_thread_takes_the_connection_a_request_returned(fresh_runtime: dict[str, TenantSpec]) -> None:
     beta = fresh_runtime["beta"]
-    pooler = registry.server_for(beta).pooler
-    assert pooler is not None
+    port = _pooler_forgot_earlier_clients(beta)
     hits = runtime.pool.hits
     first = _in_thread(lambda: _request(beta))
     second = _in_thread(lambda: _request(beta))
     assert first == second  # the very same client connection: no second login
     assert runtime.pool.hits == hits + 1
-    assert pgbouncer_clients(pooler.port, beta.database) == 1
+    assert pgbouncer_clients(port, beta.database) == 1
 
 
 def test_a_connection_the_pooler_closed_is_dropped_without_a_ping(fresh_runtime: dict[str, TenantSpec]) -> None:
@@ -104,13 +108,12 @@ def _request_database(spec: TenantSpec) -> str:
 
 def test_unregistering_a_tenant_closes_its_idle_shared_connections(fresh_runtime: dict[str, TenantSpec]) -> None:
     beta = fresh_runtime["beta"]
-    pooler = registry.server_for(beta).pooler
-    assert pooler is not None
+    port = _pooler_forgot_earlier_clients(beta)
     _in_thread(lambda: _request(beta))
-    assert pgbouncer_clients(pooler.port, beta.database) == 1
+    assert pgbouncer_clients(port, beta.database) == 1
     runtime.registry.unregister(beta.slug)  # deleted, moved, or its database about to be dropped
     assert runtime.pool.idle_count() == 0
-    wait_pgbouncer_clients(pooler.port, beta.database, 0)  # closed: the pooler drops it as it reads the EOF
+    wait_pgbouncer_clients(port, beta.database, 0)  # closed: the pooler drops it as it reads the EOF
 
 
 def test_reset_closes_every_idle_shared_connection(fresh_runtime: dict[str, TenantSpec]) -> None:
