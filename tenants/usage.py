@@ -99,17 +99,20 @@ def _send(batch: dict[Key, Tally]) -> bool:
         return False  # Redis failed a moment ago: the counts wait in the buffer
     ttl = settings.USAGE_KEY_TTL_SECONDS
     pipe = client.get().pipeline(transaction=True)
+    days: dict[date, list[str]] = {}
     for (day, tenant_id), tally in batch.items():
-        counters, tenants = _key(day, tenant_id), f"{PREFIX}:{day}:tenants"
+        counters = _key(day, tenant_id)
         for measure, amount in tally.counters.items():
             pipe.hincrby(counters, measure, amount)
+        pipe.expire(counters, ttl)
         if tally.users:
             users = _key(day, tenant_id, ":users")
             pipe.pfadd(users, *map(str, sorted(tally.users)))
             pipe.expire(users, ttl)
-        pipe.sadd(tenants, str(tenant_id))
-        pipe.expire(counters, ttl)
-        pipe.expire(tenants, ttl)
+        days.setdefault(day, []).append(str(tenant_id))
+    for day, tenant_ids in days.items():  # the day's set of tenants to flush: once per day, not per tenant
+        pipe.sadd(f"{PREFIX}:{day}:tenants", *tenant_ids)
+        pipe.expire(f"{PREFIX}:{day}:tenants", ttl)
     try:
         pipe.execute()
     except (redis.RedisError, OSError) as exc:
