@@ -57,12 +57,15 @@ class UsageBuffer:
 
     def __init__(self, send: Sender) -> None:
         self._send = send
+        self._exit_hook = False
+        self._fresh_state()
+
+    def _fresh_state(self) -> None:
         self._lock = threading.Lock()
         self._sending = threading.Lock()  # one batch in flight at a time: a failed one is merged back
         self._tallies: dict[Key, Tally] = {}
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
-        self._exit_hook = False
 
     def add(self, key: Key, *, write: bool, user_id: int | None, extra: dict[str, int]) -> bool:
         """Count one request of `key`'s tenant and day; return False when the buffer is full (dropped)."""
@@ -88,12 +91,19 @@ class UsageBuffer:
                 batch, self._tallies = self._tallies, {}
             if not batch:
                 return True
-            if self._send(batch):
-                return True
-            with self._lock:  # counted meanwhile, plus the batch that did not go
-                for key, tally in batch.items():
-                    self._tallies.setdefault(key, Tally()).merge(tally)
-            return False
+            try:
+                sent = self._send(batch)
+            except BaseException:
+                self._merge_back(batch)
+                raise
+            if not sent:
+                self._merge_back(batch)
+            return sent
+
+    def _merge_back(self, batch: dict[Key, Tally]) -> None:
+        with self._lock:  # counted meanwhile, plus the batch that did not go
+            for key, tally in batch.items():
+                self._tallies.setdefault(key, Tally()).merge(tally)
 
     def pending(self) -> int:
         """Return how many tenant-days wait to be sent (read-only)."""
@@ -101,7 +111,7 @@ class UsageBuffer:
             return len(self._tallies)
 
     def reset(self) -> None:
-        """Forget every unsent count and stop the thread (tests; a forked child)."""
+        """Forget every unsent count and stop the thread (tests)."""
         self._stop.set()
         thread, self._thread = self._thread, None
         if thread is not None and thread is not threading.current_thread() and thread.is_alive():
@@ -136,11 +146,7 @@ class UsageBuffer:
 
     def after_fork_in_child(self) -> None:
         """Start the child empty: the parent's counts, lock state and thread are not the child's."""
-        self._lock = threading.Lock()
-        self._sending = threading.Lock()
-        self._tallies = {}
-        self._thread = None
-        self._stop = threading.Event()
+        self._fresh_state()
 
 
 def install_fork_hook(buffer: UsageBuffer) -> None:
